@@ -1,0 +1,125 @@
+use crate::spec::{ColumnType, SqlKind};
+
+/// The SQL dialect a migration is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite 3.
+    Sqlite,
+    /// PostgreSQL 10 or newer.
+    Postgres,
+    /// MySQL 8 or MariaDB 10.5 or newer.
+    Mysql,
+}
+
+impl Dialect {
+    /// Every dialect, for code that writes all migrations at once.
+    pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql];
+
+    /// A short lowercase name (`sqlite`, `postgres`, `mysql`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::Mysql => "mysql",
+        }
+    }
+
+    /// Quotes an identifier: backticks on MySQL, double quotes elsewhere.
+    pub fn quote(self, ident: &str) -> String {
+        let quote = match self {
+            Dialect::Mysql => '`',
+            Dialect::Sqlite | Dialect::Postgres => '"',
+        };
+        let mut quoted = String::with_capacity(ident.len() + 2);
+        quoted.push(quote);
+        for ch in ident.chars() {
+            if ch == quote {
+                quoted.push(quote);
+            }
+            quoted.push(ch);
+        }
+        quoted.push(quote);
+        quoted
+    }
+
+    /// The longest identifier the backend accepts (index names are cut to it).
+    pub const fn max_identifier_len(self) -> usize {
+        match self {
+            Dialect::Postgres => 63,
+            Dialect::Mysql => 64,
+            // SQLite has no limit; keep names portable.
+            Dialect::Sqlite => 63,
+        }
+    }
+
+    /// The column type for a tracked column.
+    ///
+    /// `indexed` asks for a type MySQL can index: MySQL cannot index `TEXT` or
+    /// `BLOB` without a prefix length, so indexed text and binary columns become
+    /// `VARCHAR(255)` and `VARBINARY(255)` there.
+    pub fn column_type(self, ty: ColumnType, indexed: bool) -> &'static str {
+        match ty {
+            ColumnType::Raw(raw) => raw,
+            ColumnType::Kind(kind) => self.kind_type(kind, indexed),
+        }
+    }
+
+    fn kind_type(self, kind: SqlKind, indexed: bool) -> &'static str {
+        use Dialect::*;
+        use SqlKind::*;
+        match (self, kind) {
+            (Postgres, TinyInt) => "SMALLINT",
+            (_, TinyInt) => "TINYINT",
+            (_, SmallInt) => "SMALLINT",
+            (_, Integer) => "INTEGER",
+            (_, BigInt) => "BIGINT",
+            (Mysql, Float) => "FLOAT",
+            (_, Float) => "REAL",
+            (Postgres, Double) => "DOUBLE PRECISION",
+            (_, Double) => "DOUBLE",
+            (_, Bool) => "BOOLEAN",
+            (Mysql, Text) if indexed => "VARCHAR(255)",
+            (_, Text) => "TEXT",
+            (Postgres, Binary) => "BYTEA",
+            (Mysql, Binary) if indexed => "VARBINARY(255)",
+            (_, Binary) => "BLOB",
+            (_, Date) => "DATE",
+            (Mysql, Time) => "TIME(6)",
+            (_, Time) => "TIME",
+            (Mysql, Timestamp) => "DATETIME(6)",
+            (_, Timestamp) => "TIMESTAMP",
+            (Postgres, Timestamptz) => "TIMESTAMPTZ",
+            (Mysql, Timestamptz) => "TIMESTAMP(6)",
+            (Sqlite, Timestamptz) => "TIMESTAMPTZ",
+            (Postgres, Uuid) => "UUID",
+            (Mysql, Uuid) => "BINARY(16)",
+            (Sqlite, Uuid) => "BLOB",
+            (Postgres, Jsonb) => "JSONB",
+            (Sqlite, Json | Jsonb) => "TEXT",
+            (_, Json | Jsonb) => "JSON",
+            // MySQL's DECIMAL defaults to (10, 0); keep fractions unless told otherwise.
+            (Mysql, Numeric) => "DECIMAL(65, 30)",
+            (_, Numeric) => "NUMERIC",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_and_escapes_per_backend() {
+        assert_eq!(Dialect::Postgres.quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Mysql.quote("a`b"), "`a``b`");
+        assert_eq!(Dialect::Sqlite.quote("orders"), "\"orders\"");
+    }
+
+    #[test]
+    fn mysql_indexes_only_bounded_text() {
+        let text = ColumnType::Kind(SqlKind::Text);
+        assert_eq!(Dialect::Mysql.column_type(text, true), "VARCHAR(255)");
+        assert_eq!(Dialect::Mysql.column_type(text, false), "TEXT");
+        assert_eq!(Dialect::Postgres.column_type(text, true), "TEXT");
+    }
+}

@@ -1,0 +1,137 @@
+//! A static description of a history table, emitted by the derive as data.
+
+use crate::columns;
+
+/// The Diesel SQL type family of a column, as far as the migration SQL needs it.
+///
+/// The derive picks it from the field's Rust type or from
+/// `#[history(sql_type = ...)]`; [`crate::Dialect::column_type`] turns it into
+/// the column type of each backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqlKind {
+    /// `TinyInt` (`i8`).
+    TinyInt,
+    /// `SmallInt` (`i16`).
+    SmallInt,
+    /// `Integer` (`i32`).
+    Integer,
+    /// `BigInt` (`i64`).
+    BigInt,
+    /// `Float` (`f32`).
+    Float,
+    /// `Double` (`f64`).
+    Double,
+    /// `Bool` (`bool`).
+    Bool,
+    /// `Text` (`String`).
+    Text,
+    /// `Binary` (`Vec<u8>`).
+    Binary,
+    /// `Date` (`chrono::NaiveDate`).
+    Date,
+    /// `Time` (`chrono::NaiveTime`).
+    Time,
+    /// `Timestamp` (`chrono::NaiveDateTime`).
+    Timestamp,
+    /// `Timestamptz` (`chrono::DateTime<Utc>`).
+    Timestamptz,
+    /// `Uuid` (`uuid::Uuid`).
+    Uuid,
+    /// `Json` (`serde_json::Value`).
+    Json,
+    /// `Jsonb` (`serde_json::Value`, PostgreSQL).
+    Jsonb,
+    /// `Numeric` (`bigdecimal::BigDecimal`).
+    Numeric,
+}
+
+/// How a column's type is written in the migration SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnType {
+    /// Mapped per backend from the SQL type family.
+    Kind(SqlKind),
+    /// Written as given on every backend (`#[history(db_type = "...")]`).
+    Raw(&'static str),
+}
+
+/// One tracked column: a copy of a column of the source table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ColumnSpec {
+    /// Column name (the same in the source and the history table).
+    pub name: &'static str,
+    /// Column type.
+    pub ty: ColumnType,
+    /// Whether the column accepts NULL (the field is an `Option`).
+    pub nullable: bool,
+}
+
+/// The type of the `history_id` primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HistoryIdKind {
+    /// A 64-bit integer assigned by the database, increasing with every record.
+    #[default]
+    Integer,
+    /// A UUID assigned by the writer.
+    Uuid,
+}
+
+/// The type of the `history_change_reason` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeReasonColumn {
+    /// `VARCHAR(n)`: bounded, as django-simple-history's default of 100.
+    Varchar(u32),
+    /// `TEXT`: unbounded.
+    Text,
+}
+
+impl Default for ChangeReasonColumn {
+    fn default() -> Self {
+        ChangeReasonColumn::Varchar(100)
+    }
+}
+
+/// Everything the runtime needs to know about a model's history table.
+///
+/// The derive emits one as a `const`; it is plain data, so the migration SQL
+/// and later the write and read paths are ordinary, testable library code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HistoryTableSpec {
+    /// Name of the model type (`Order`).
+    pub model: &'static str,
+    /// Name of the source table (`orders`).
+    pub source_table: &'static str,
+    /// Name of the history table (`historical_orders`).
+    pub history_table: &'static str,
+    /// Primary-key columns of the source table, in key order.
+    pub primary_key: &'static [&'static str],
+    /// Tracked columns in field order (the primary key included).
+    pub columns: &'static [ColumnSpec],
+    /// Type of `history_id`.
+    pub history_id: HistoryIdKind,
+    /// SQL type family of `history_user_id`.
+    pub user_id: SqlKind,
+    /// Type of `history_change_reason`.
+    pub change_reason: ChangeReasonColumn,
+}
+
+impl HistoryTableSpec {
+    /// The tracked column with this name.
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|column| column.name == name)
+    }
+
+    /// Whether `name` is part of the primary key.
+    pub fn is_primary_key(&self, name: &str) -> bool {
+        self.primary_key.contains(&name)
+    }
+
+    /// Names of all history table columns, in table order: `history_id`, the
+    /// tracked columns, then the other history columns.
+    pub fn column_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::with_capacity(self.columns.len() + columns::RESERVED.len());
+        names.push(columns::HISTORY_ID);
+        names.extend(self.columns.iter().map(|column| column.name));
+        names.extend(&columns::RESERVED[1..]);
+        names
+    }
+}

@@ -1,0 +1,61 @@
+use chrono::{DateTime, Utc};
+
+use crate::dialect::Dialect;
+use crate::history_type::HistoryType;
+use crate::migration::MigrationSql;
+use crate::spec::HistoryTableSpec;
+
+/// A Diesel model whose changes are recorded in a history table.
+///
+/// Implemented by `#[derive(HistoricalRecords)]`; the write and read helpers of
+/// `history-diesel` are built on it. Implementing it by hand is possible but
+/// the derive keeps the types, the `table!` and the [`HistoryTableSpec`] in
+/// agreement, which a hand-written impl must do itself.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not record history",
+    note = "add `#[derive(HistoricalRecords)]` to `{Self}`"
+)]
+pub trait HistoricalRecords: Sized {
+    /// The generated `Historical<Model>` record type.
+    type Record: HistoryRecord<Model = Self>;
+    /// The model's own Diesel table (`orders::table`).
+    type Table: diesel::Table + Default;
+    /// The history table (`historical_orders::table`).
+    type HistoryTable: diesel::Table + Default;
+    /// The history table's columns that mirror the model's primary key: one
+    /// column, or a tuple for a composite key.
+    type HistoryPrimaryKey: Default;
+    /// The history table's tracked columns as a tuple, in field order.
+    type TrackedColumns: Default;
+
+    /// The description of the history table.
+    const HISTORY_TABLE: HistoryTableSpec;
+
+    /// The migration that creates the history table, for `dialect`.
+    fn history_migration(dialect: Dialect) -> MigrationSql {
+        Self::HISTORY_TABLE.migration(dialect)
+    }
+}
+
+/// One history record: a snapshot of the tracked fields plus who, when and why.
+///
+/// Implemented by the generated `Historical<Model>` struct.
+pub trait HistoryRecord {
+    /// The model this is a record of.
+    type Model;
+    /// The type of `history_id` (`i64`, or `uuid::Uuid`).
+    type Id;
+    /// The type of the acting user's id (default `i64`).
+    type UserId;
+
+    /// The record's own primary key.
+    fn history_id(&self) -> &Self::Id;
+    /// When the change happened, in UTC.
+    fn history_date(&self) -> DateTime<Utc>;
+    /// Whether the row was created, changed or deleted.
+    fn history_type(&self) -> HistoryType;
+    /// Who made the change, if known.
+    fn history_user_id(&self) -> Option<&Self::UserId>;
+    /// Why the change was made, if given.
+    fn history_change_reason(&self) -> Option<&str>;
+}
