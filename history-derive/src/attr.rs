@@ -1,0 +1,369 @@
+//! Turns `#[history(...)]` and the `#[diesel(...)]` options the derive needs
+//! into typed values. Knows nothing of code generation.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::meta::ParseNestedMeta;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Ident, LitInt, LitStr, Path, Token, Type};
+
+use crate::ctxt::Ctxt;
+use crate::symbol::{self, Symbol};
+
+/// An option value with the keyword that set it, for spans and duplicate checks.
+pub struct Attr<T> {
+    name: Symbol,
+    keyword: Option<Ident>,
+    value: Option<T>,
+}
+
+impl<T> Attr<T> {
+    fn none(name: Symbol) -> Self {
+        Attr {
+            name,
+            keyword: None,
+            value: None,
+        }
+    }
+
+    fn set(&mut self, cx: &Ctxt, keyword: &Ident, value: T) {
+        if self.value.is_some() {
+            cx.error_spanned_by(keyword, format!("duplicate history attribute `{}`", self.name));
+        } else {
+            self.keyword = Some(keyword.clone());
+            self.value = Some(value);
+        }
+    }
+
+    pub fn get(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+
+    /// The keyword that set the value, for errors about it.
+    pub fn keyword(&self) -> Option<&Ident> {
+        self.keyword.as_ref()
+    }
+}
+
+/// How a change reason column is stored.
+#[derive(Clone, Copy)]
+pub enum ChangeReason {
+    Varchar(u32),
+    Text,
+}
+
+/// `history_id = integer | uuid`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum HistoryIdKind {
+    Integer,
+    Uuid,
+}
+
+/// `#[history(...)]` on the struct.
+pub struct ContainerAttrs {
+    pub table_name: Attr<Ident>,
+    pub struct_name: Attr<Ident>,
+    pub exclude: Attr<Vec<Ident>>,
+    pub include: Attr<Vec<Ident>>,
+    pub user_id_type: Attr<Type>,
+    pub history_id: Attr<HistoryIdKind>,
+    pub change_reason: Attr<ChangeReason>,
+}
+
+/// `#[history(...)]` on a field.
+pub struct FieldAttrs {
+    pub sql_type: Attr<Type>,
+    pub db_type: Attr<LitStr>,
+}
+
+/// The `#[diesel(...)]` options of the struct the derive reads.
+#[derive(Default)]
+pub struct DieselContainer {
+    pub table_name: Option<Path>,
+    pub primary_key: Option<Vec<Ident>>,
+}
+
+/// The `#[diesel(...)]` options of a field the derive reads.
+#[derive(Default)]
+pub struct DieselField {
+    pub column_name: Option<Ident>,
+}
+
+/// The shape an option was written in.
+enum Value {
+    /// `name = tokens`
+    Eq(TokenStream),
+    /// `name(tokens)`
+    List(TokenStream),
+    /// `name`
+    Flag,
+}
+
+impl ContainerAttrs {
+    pub fn from_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut this = ContainerAttrs {
+            table_name: Attr::none(symbol::TABLE_NAME),
+            struct_name: Attr::none(symbol::STRUCT_NAME),
+            exclude: Attr::none(symbol::EXCLUDE),
+            include: Attr::none(symbol::INCLUDE),
+            user_id_type: Attr::none(symbol::USER_ID_TYPE),
+            history_id: Attr::none(symbol::HISTORY_ID),
+            change_reason: Attr::none(symbol::CHANGE_REASON),
+        };
+        for_each_history_option(cx, attrs, symbol::CONTAINER_OPTIONS, |keyword, value| {
+            if keyword == &symbol::TABLE_NAME {
+                let ident = eq_value(keyword, value, "table_name = historical_orders", parse_ident)?;
+                this.table_name.set(cx, keyword, ident);
+            } else if keyword == &symbol::STRUCT_NAME {
+                let ident = eq_value(keyword, value, "struct_name = HistoricalOrder", parse_ident)?;
+                this.struct_name.set(cx, keyword, ident);
+            } else if keyword == &symbol::EXCLUDE {
+                let fields = list_value(keyword, value, "exclude(field, ...)", parse_ident_list)?;
+                this.exclude.set(cx, keyword, fields);
+            } else if keyword == &symbol::INCLUDE {
+                let fields = list_value(keyword, value, "include(field, ...)", parse_ident_list)?;
+                this.include.set(cx, keyword, fields);
+            } else if keyword == &symbol::USER_ID_TYPE {
+                let ty = eq_value(keyword, value, "user_id_type = i64", |tokens| syn::parse2::<Type>(tokens))?;
+                this.user_id_type.set(cx, keyword, ty);
+            } else if keyword == &symbol::HISTORY_ID {
+                let kind = eq_value(keyword, value, "history_id = integer", parse_history_id)?;
+                this.history_id.set(cx, keyword, kind);
+            } else if keyword == &symbol::CHANGE_REASON {
+                let reason = eq_value(keyword, value, "change_reason = varchar(100)", parse_change_reason)?;
+                this.change_reason.set(cx, keyword, reason);
+            }
+            Ok(())
+        });
+        this
+    }
+}
+
+impl FieldAttrs {
+    pub fn from_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut this = FieldAttrs {
+            sql_type: Attr::none(symbol::SQL_TYPE),
+            db_type: Attr::none(symbol::DB_TYPE),
+        };
+        for_each_history_option(cx, attrs, symbol::FIELD_OPTIONS, |keyword, value| {
+            if keyword == &symbol::SQL_TYPE {
+                let ty = eq_value(keyword, value, "sql_type = diesel::sql_types::Text", |tokens| {
+                    syn::parse2::<Type>(tokens)
+                })?;
+                this.sql_type.set(cx, keyword, ty);
+            } else if keyword == &symbol::DB_TYPE {
+                let lit = eq_value(keyword, value, "db_type = \"VARCHAR(64)\"", |tokens| {
+                    let lit = syn::parse2::<LitStr>(tokens)?;
+                    if lit.value().trim().is_empty() {
+                        return Err(syn::Error::new(lit.span(), "`db_type` must not be empty"));
+                    }
+                    Ok(lit)
+                })?;
+                this.db_type.set(cx, keyword, lit);
+            }
+            Ok(())
+        });
+        this
+    }
+}
+
+impl DieselContainer {
+    /// Reads `table_name` and `primary_key`, skipping every other option:
+    /// Diesel's own derives report mistakes in `#[diesel(...)]`.
+    pub fn from_attrs(attrs: &[syn::Attribute]) -> Self {
+        let mut this = DieselContainer::default();
+        for_each_diesel_option(attrs, |keyword, value| match value {
+            Value::Eq(tokens) if keyword == &symbol::TABLE_NAME => {
+                if let Ok(path) = syn::parse2::<Path>(tokens) {
+                    this.table_name = Some(path);
+                }
+            }
+            Value::List(tokens) if keyword == &symbol::PRIMARY_KEY => {
+                if let Ok(keys) = parse_ident_list(tokens) {
+                    this.primary_key = Some(keys);
+                }
+            }
+            _ => {}
+        });
+        this
+    }
+}
+
+impl DieselField {
+    pub fn from_attrs(attrs: &[syn::Attribute]) -> Self {
+        let mut this = DieselField::default();
+        for_each_diesel_option(attrs, |keyword, value| {
+            if let Value::Eq(tokens) = value {
+                if keyword == &symbol::COLUMN_NAME {
+                    if let Ok(ident) = parse_ident(tokens) {
+                        this.column_name = Some(ident);
+                    }
+                }
+            }
+        });
+        this
+    }
+}
+
+/// Calls `handle` with every option of every `#[history(...)]` attribute.
+/// Unknown options and parse failures are reported and parsing goes on, so
+/// one expansion reports every mistake.
+fn for_each_history_option(
+    cx: &Ctxt,
+    attrs: &[syn::Attribute],
+    known: &[Symbol],
+    mut handle: impl FnMut(&Ident, Value) -> syn::Result<()>,
+) {
+    for attr in attrs.iter().filter(|attr| attr.path() == &symbol::HISTORY) {
+        if let syn::Meta::Path(path) = &attr.meta {
+            cx.error_with_help(
+                path,
+                "expected options in `#[history(...)]`",
+                format!("one of {}", symbol::one_of(known)),
+            );
+            continue;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            let keyword = option_keyword(&meta)?;
+            let value = take_value(&meta)?;
+            if !known.iter().any(|symbol| &keyword == symbol) {
+                cx.error_with_help(
+                    &keyword,
+                    format!("unknown history attribute `{keyword}`"),
+                    format!("expected one of {}", symbol::one_of(known)),
+                );
+                return Ok(());
+            }
+            if let Err(err) = handle(&keyword, value) {
+                cx.syn_error(err);
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            cx.syn_error(err);
+        }
+    }
+}
+
+fn for_each_diesel_option(attrs: &[syn::Attribute], mut handle: impl FnMut(&Ident, Value)) {
+    for attr in attrs.iter().filter(|attr| attr.path() == &symbol::DIESEL) {
+        let _ = attr.parse_nested_meta(|meta| {
+            let value = take_value(&meta)?;
+            if let Some(keyword) = meta.path.get_ident() {
+                handle(keyword, value);
+            }
+            Ok(())
+        });
+    }
+}
+
+fn option_keyword(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
+    meta.path
+        .get_ident()
+        .cloned()
+        .ok_or_else(|| syn::Error::new(meta.path.span(), "expected a history attribute name"))
+}
+
+/// Consumes the option's value whatever its shape, up to the next comma.
+fn take_value(meta: &ParseNestedMeta<'_>) -> syn::Result<Value> {
+    if meta.input.peek(Token![=]) {
+        let input = meta.value()?;
+        let mut tokens = TokenStream::new();
+        while !input.is_empty() && !input.peek(Token![,]) {
+            tokens.extend([input.parse::<TokenTree>()?]);
+        }
+        Ok(Value::Eq(tokens))
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        Ok(Value::List(content.parse()?))
+    } else {
+        Ok(Value::Flag)
+    }
+}
+
+fn eq_value<T>(
+    keyword: &Ident,
+    value: Value,
+    example: &str,
+    parse: impl FnOnce(TokenStream) -> syn::Result<T>,
+) -> syn::Result<T> {
+    match value {
+        Value::Eq(tokens) if !tokens.is_empty() => parse(tokens),
+        _ => Err(malformed(keyword, example)),
+    }
+}
+
+fn list_value<T>(
+    keyword: &Ident,
+    value: Value,
+    example: &str,
+    parse: impl FnOnce(TokenStream) -> syn::Result<T>,
+) -> syn::Result<T> {
+    match value {
+        Value::List(tokens) if !tokens.is_empty() => parse(tokens),
+        _ => Err(malformed(keyword, example)),
+    }
+}
+
+fn malformed(keyword: &Ident, example: &str) -> syn::Error {
+    syn::Error::new(
+        keyword.span(),
+        format!("malformed history attribute `{keyword}`\n\nhelp: write it as `{example}`"),
+    )
+}
+
+fn parse_ident(tokens: TokenStream) -> syn::Result<Ident> {
+    syn::parse2::<Ident>(tokens)
+}
+
+fn parse_ident_list(tokens: TokenStream) -> syn::Result<Vec<Ident>> {
+    let list = Punctuated::<Ident, Token![,]>::parse_terminated.parse2(tokens)?;
+    Ok(list.into_iter().collect())
+}
+
+fn parse_history_id(tokens: TokenStream) -> syn::Result<HistoryIdKind> {
+    let ident = syn::parse2::<Ident>(tokens.clone())
+        .map_err(|_| syn::Error::new_spanned(&tokens, "expected `integer` or `uuid`"))?;
+    match ident.to_string().as_str() {
+        "integer" => Ok(HistoryIdKind::Integer),
+        "uuid" => Ok(HistoryIdKind::Uuid),
+        _ => Err(syn::Error::new(
+            ident.span(),
+            format!("unknown history_id kind `{ident}`\n\nhelp: expected `integer` or `uuid`"),
+        )),
+    }
+}
+
+fn parse_change_reason(tokens: TokenStream) -> syn::Result<ChangeReason> {
+    struct Reason(ChangeReason);
+    impl Parse for Reason {
+        fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+            let ident: Ident = input.parse()?;
+            match ident.to_string().as_str() {
+                "text" if input.is_empty() => Ok(Reason(ChangeReason::Text)),
+                "varchar" => {
+                    let content;
+                    syn::parenthesized!(content in input);
+                    let len: LitInt = content.parse()?;
+                    let len: u32 = len.base10_parse()?;
+                    if len == 0 {
+                        return Err(syn::Error::new(
+                            ident.span(),
+                            "`varchar` needs a length of at least 1",
+                        ));
+                    }
+                    Ok(Reason(ChangeReason::Varchar(len)))
+                }
+                _ => Err(syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "unknown change_reason column `{ident}`\n\nhelp: expected `text` or `varchar(N)`"
+                    ),
+                )),
+            }
+        }
+    }
+    syn::parse2::<Reason>(tokens).map(|reason| reason.0)
+}

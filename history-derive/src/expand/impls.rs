@@ -1,0 +1,142 @@
+//! The trait impls that link the model to its history, the static table
+//! description, and the compile-time check of every column's SQL type.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{quote, quote_spanned};
+
+use super::private;
+use crate::attr::{ChangeReason, HistoryIdKind};
+use crate::model::{ColumnType, Model};
+
+pub fn trait_impls(model: &Model) -> TokenStream {
+    let private = private();
+    let Model {
+        ident,
+        history_struct,
+        history_table,
+        table_path,
+        user_id_type,
+        ..
+    } = model;
+
+    let columns_of = |names: &mut dyn Iterator<Item = &Ident>| -> Vec<TokenStream> {
+        names.map(|name| quote!(#history_table::#name)).collect()
+    };
+    let tracked = columns_of(&mut model.fields.iter().map(|field| &field.column));
+    let key = columns_of(&mut model.primary_key.iter());
+    let primary_key = match key.as_slice() {
+        [single] => single.clone(),
+        keys => quote!((#(#keys,)*)),
+    };
+
+    let spec = table_spec(model);
+    let history_id_type = match model.history_id {
+        HistoryIdKind::Integer => quote!(i64),
+        HistoryIdKind::Uuid => quote!(#private::Uuid),
+    };
+
+    // One call per column, spanned on the field, so a mismatch between the
+    // model, its `table!` and the history table points at the field.
+    let checks = model.fields.iter().map(|field| {
+        let column = &field.column;
+        quote_spanned! {field.type_span()=>
+            #private::assert_same_sql_type::<#history_table::#column, #table_path::#column>();
+        }
+    });
+
+    let same_query = table_path.get_ident().map(|source| {
+        quote!(::diesel::allow_tables_to_appear_in_same_query!(#source, #history_table);)
+    });
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #private::HistoricalRecords for #ident {
+                type Record = #history_struct;
+                type Table = #table_path::table;
+                type HistoryTable = #history_table::table;
+                type HistoryPrimaryKey = #primary_key;
+                type TrackedColumns = (#(#tracked,)*);
+
+                const HISTORY_TABLE: #private::HistoryTableSpec = #spec;
+            }
+
+            #[automatically_derived]
+            impl #private::HistoryRecord for #history_struct {
+                type Model = #ident;
+                type Id = #history_id_type;
+                type UserId = #user_id_type;
+
+                fn history_id(&self) -> &#history_id_type {
+                    &self.history_id
+                }
+
+                fn history_date(&self) -> #private::DateTime<#private::Utc> {
+                    self.history_date
+                }
+
+                fn history_type(&self) -> #private::HistoryType {
+                    self.history_type
+                }
+
+                fn history_user_id(&self) -> ::core::option::Option<&#user_id_type> {
+                    ::core::option::Option::as_ref(&self.history_user_id)
+                }
+
+                fn history_change_reason(&self) -> ::core::option::Option<&str> {
+                    ::core::option::Option::as_deref(&self.history_change_reason)
+                }
+            }
+
+            #[allow(dead_code)]
+            fn __assert_history_columns_match_source_columns() {
+                #(#checks)*
+            }
+
+            #same_query
+        };
+    }
+}
+
+fn table_spec(model: &Model) -> TokenStream {
+    let private = private();
+    let model_name = model.ident.to_string();
+    let source_table = &model.table_name;
+    let history_table = model.history_table.to_string();
+    let primary_key = model.primary_key.iter().map(|key| key.to_string());
+    let columns = model.fields.iter().map(|field| {
+        let name = field.column.to_string();
+        let ty = match &field.column_type {
+            ColumnType::Kind(kind) => {
+                let kind = Ident::new(kind, proc_macro2::Span::call_site());
+                quote!(#private::ColumnType::Kind(#private::SqlKind::#kind))
+            }
+            ColumnType::Raw(raw) => quote!(#private::ColumnType::Raw(#raw)),
+        };
+        let nullable = field.nullable;
+        quote! {
+            #private::ColumnSpec { name: #name, ty: #ty, nullable: #nullable }
+        }
+    });
+    let history_id = match model.history_id {
+        HistoryIdKind::Integer => quote!(Integer),
+        HistoryIdKind::Uuid => quote!(Uuid),
+    };
+    let user_id = Ident::new(model.user_id_kind, proc_macro2::Span::call_site());
+    let change_reason = match model.change_reason {
+        ChangeReason::Varchar(len) => quote!(#private::ChangeReasonColumn::Varchar(#len)),
+        ChangeReason::Text => quote!(#private::ChangeReasonColumn::Text),
+    };
+    quote! {
+        #private::HistoryTableSpec {
+            model: #model_name,
+            source_table: #source_table,
+            history_table: #history_table,
+            primary_key: &[#(#primary_key),*],
+            columns: &[#(#columns),*],
+            history_id: #private::HistoryIdKind::#history_id,
+            user_id: #private::SqlKind::#user_id,
+            change_reason: #change_reason,
+        }
+    }
+}

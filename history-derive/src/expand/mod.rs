@@ -1,0 +1,45 @@
+//! Turns a valid [`Model`] into code. Never reports user errors: those were
+//! all found while building the model.
+//!
+//! Runtime items are named through `::history_diesel::__private`, std items
+//! by full path, and impls sit in `const _: () = { ... };`. The named items
+//! (the record struct, the `table!` module) live at the top level, where the
+//! user's code can reach them.
+
+mod impls;
+mod record;
+mod table;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::model::{Field, Model};
+
+pub fn expand(model: &Model) -> TokenStream {
+    let record = record::record_struct(model);
+    let table = table::history_table(model);
+    let impls = impls::trait_impls(model);
+    quote! {
+        #record
+        #table
+        #impls
+    }
+}
+
+/// What the derive emits when the input has errors: the errors alone. The
+/// user's later uses of the generated names then fail too, but every message
+/// about the attributes themselves comes first and all at once.
+pub fn fallback(_input: &syn::DeriveInput, errors: syn::Error) -> TokenStream {
+    errors.to_compile_error()
+}
+
+/// The name of the hidden alias that carries a `sql_type` override into the
+/// `table!` module, where the user's relative paths would not resolve.
+fn sql_type_alias(model: &Model, field: &Field) -> syn::Ident {
+    format_ident!("__{}_{}_SqlType", model.history_struct, field.ident)
+}
+
+/// `::history_diesel::__private`
+fn private() -> TokenStream {
+    quote!(::history_diesel::__private)
+}

@@ -1,0 +1,362 @@
+//! The validated, defaulted description of one model that code generation
+//! works from. Every user error is found here, never in `expand`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type, Visibility};
+
+use crate::attr::{ChangeReason, ContainerAttrs, DieselContainer, DieselField, FieldAttrs, HistoryIdKind};
+use crate::ctxt::Ctxt;
+use crate::types::{self, Unmapped};
+
+/// Column names every history table adds; a tracked field may not take one.
+const RESERVED: [&str; 5] = [
+    "history_id",
+    "history_date",
+    "history_type",
+    "history_user_id",
+    "history_change_reason",
+];
+
+pub struct Model {
+    pub ident: Ident,
+    pub vis: Visibility,
+    /// The source `table!` module as the user wrote it (`orders`, `schema::orders`).
+    pub table_path: Path,
+    pub table_name: String,
+    pub history_table: Ident,
+    pub history_struct: Ident,
+    /// Tracked fields, in declaration order.
+    pub fields: Vec<Field>,
+    /// Columns of the primary key, in key order.
+    pub primary_key: Vec<Ident>,
+    pub user_id_type: Type,
+    pub user_id_sql: TokenStream,
+    pub user_id_kind: &'static str,
+    pub history_id: HistoryIdKind,
+    pub change_reason: ChangeReason,
+}
+
+pub struct Field {
+    pub ident: Ident,
+    pub ty: Type,
+    /// Column name (`#[diesel(column_name)]` or the field name).
+    pub column: Ident,
+    /// Whether the field carried `#[diesel(column_name = ...)]`.
+    pub renamed: bool,
+    pub sql_type: SqlType,
+    /// The field is an `Option`: the column accepts NULL.
+    pub nullable: bool,
+    pub column_type: ColumnType,
+}
+
+/// Where a column's Diesel SQL type comes from.
+pub enum SqlType {
+    /// Mapped from the Rust type (non-null; wrapped in `Nullable` when `nullable`).
+    Mapped(TokenStream),
+    /// `#[history(sql_type = ...)]`, resolved in the user's scope.
+    Override(Type),
+}
+
+/// How the migration writes the column type.
+pub enum ColumnType {
+    Kind(&'static str),
+    Raw(LitStr),
+}
+
+impl Model {
+    pub fn from_input(input: &DeriveInput) -> syn::Result<Model> {
+        let cx = Ctxt::new();
+        let model = Self::build(&cx, input);
+        cx.check()?;
+        Ok(model.expect("a model without errors is complete"))
+    }
+
+    fn build(cx: &Ctxt, input: &DeriveInput) -> Option<Model> {
+        let named = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => Some(named),
+                Fields::Unnamed(unnamed) => {
+                    cx.error_with_help(
+                        unnamed,
+                        "`HistoricalRecords` cannot be derived for tuple structs",
+                        "name the fields: history columns are matched to table columns by name",
+                    );
+                    None
+                }
+                Fields::Unit => {
+                    cx.error_spanned_by(
+                        &input.ident,
+                        "`HistoricalRecords` cannot be derived for unit structs",
+                    );
+                    None
+                }
+            },
+            Data::Enum(data) => {
+                cx.error_spanned_by(
+                    data.enum_token,
+                    "`HistoricalRecords` cannot be derived for enums, only for structs with named fields",
+                );
+                None
+            }
+            Data::Union(data) => {
+                cx.error_spanned_by(
+                    data.union_token,
+                    "`HistoricalRecords` cannot be derived for unions, only for structs with named fields",
+                );
+                None
+            }
+        };
+        if !input.generics.params.is_empty() {
+            cx.error_spanned_by(
+                &input.generics,
+                "`HistoricalRecords` cannot be derived for generic structs",
+            );
+        }
+
+        let attrs = ContainerAttrs::from_attrs(cx, &input.attrs);
+        let diesel = DieselContainer::from_attrs(&input.attrs);
+        let table_path = match diesel.table_name {
+            Some(path) => Some(path),
+            None => {
+                cx.error_with_help(
+                    &input.ident,
+                    "`HistoricalRecords` needs the model's table",
+                    "add `#[diesel(table_name = your_table)]` naming the `table!` of this model",
+                );
+                None
+            }
+        };
+
+        // Every field, with its options, before include/exclude are applied.
+        let mut all_fields = Vec::new();
+        for field in named.map(|named| named.named.iter()).into_iter().flatten() {
+            let ident = field.ident.clone().expect("named field");
+            let options = FieldAttrs::from_attrs(cx, &field.attrs);
+            let diesel_field = DieselField::from_attrs(&field.attrs);
+            all_fields.push((ident, field, options, diesel_field));
+        }
+        let field_names: Vec<&Ident> = all_fields.iter().map(|(ident, ..)| ident).collect();
+
+        // Primary key: `#[diesel(primary_key(...))]` or `id`.
+        let primary_key_fields: Vec<Ident> = match &diesel.primary_key {
+            Some(keys) => {
+                for key in keys {
+                    if !field_names.contains(&key) {
+                        cx.error_spanned_by(key, format!("no field `{key}` in `{}` for the primary key", input.ident));
+                    }
+                }
+                keys.clone()
+            }
+            None if field_names.iter().any(|name| *name == "id") => vec![format_ident!("id")],
+            None => {
+                if named.is_some() {
+                    cx.error_with_help(
+                        &input.ident,
+                        format!("`{}` has no primary key", input.ident),
+                        "add a field `id` or `#[diesel(primary_key(field, ...))]`",
+                    );
+                }
+                Vec::new()
+            }
+        };
+
+        let tracked = tracked_fields(cx, &attrs, &field_names, &primary_key_fields);
+
+        let mut fields = Vec::new();
+        for (ident, field, options, diesel_field) in &all_fields {
+            let column = diesel_field.column_name.clone().unwrap_or_else(|| ident.clone());
+            if !tracked.contains(ident) {
+                continue;
+            }
+            for name in [ident, &column] {
+                if RESERVED.iter().any(|reserved| name == reserved) {
+                    cx.error_with_help(
+                        name,
+                        format!("`{name}` is a column every history table adds"),
+                        format!("rename the field, or leave it out of history with `#[history(exclude({ident}))]`"),
+                    );
+                }
+            }
+            let (sql_type, column_type, nullable) = field_types(cx, &field.ty, options);
+            fields.push(Field {
+                ident: ident.clone(),
+                ty: field.ty.clone(),
+                renamed: diesel_field.column_name.is_some(),
+                column,
+                sql_type,
+                nullable,
+                column_type,
+            });
+        }
+        let primary_key = primary_key_fields
+            .iter()
+            .filter_map(|key| fields.iter().find(|field| &field.ident == key))
+            .map(|field| field.column.clone())
+            .collect();
+
+        let user_id_type = attrs
+            .user_id_type
+            .get()
+            .cloned()
+            .unwrap_or_else(|| syn::parse_quote!(i64));
+        let (user_id_sql, user_id_kind) = match types::map_rust_type(&user_id_type) {
+            Ok(mapped) => (mapped.sql_type, mapped.kind),
+            Err(_) => {
+                cx.error_with_help(
+                    &user_id_type,
+                    "unsupported `user_id_type`",
+                    "use an integer (`i32`, `i64`), `String` or `uuid::Uuid`",
+                );
+                (quote!(), "BigInt")
+            }
+        };
+
+        let history_id = attrs.history_id.get().copied().unwrap_or(HistoryIdKind::Integer);
+        if history_id == HistoryIdKind::Uuid && !cfg!(feature = "uuid") {
+            cx.error_with_help(
+                attrs.history_id.keyword(),
+                "`history_id = uuid` needs the `uuid` feature",
+                "enable the `uuid` feature of history-diesel",
+            );
+        }
+
+        let table_path = table_path?;
+        let table_name = table_path.segments.last()?.ident.clone();
+        Some(Model {
+            ident: input.ident.clone(),
+            vis: input.vis.clone(),
+            history_table: attrs
+                .table_name
+                .get()
+                .cloned()
+                .unwrap_or_else(|| format_ident!("historical_{}", table_name)),
+            history_struct: attrs
+                .struct_name
+                .get()
+                .cloned()
+                .unwrap_or_else(|| format_ident!("Historical{}", input.ident)),
+            table_name: table_name.to_string(),
+            table_path,
+            fields,
+            primary_key,
+            user_id_type,
+            user_id_sql,
+            user_id_kind,
+            history_id,
+            change_reason: attrs.change_reason.get().copied().unwrap_or(ChangeReason::Varchar(100)),
+        })
+    }
+}
+
+/// The fields history keeps: all, all but `exclude(...)`, or `include(...)`.
+fn tracked_fields(cx: &Ctxt, attrs: &ContainerAttrs, fields: &[&Ident], primary_key: &[Ident]) -> Vec<Ident> {
+    let check_listed = |listed: &[Ident], option: &str| {
+        for (i, name) in listed.iter().enumerate() {
+            if !fields.contains(&name) {
+                cx.error_spanned_by(name, format!("no field `{name}` to {option}"));
+            } else if listed[..i].contains(name) {
+                cx.error_spanned_by(name, format!("`{name}` is listed twice"));
+            }
+        }
+    };
+    match (attrs.exclude.get(), attrs.include.get()) {
+        (Some(_), Some(_)) => {
+            cx.error_with_help(
+                attrs.include.keyword(),
+                "`exclude` and `include` cannot be used together",
+                "keep one list: `include` names every tracked field, `exclude` the untracked ones",
+            );
+            fields.iter().map(|field| (*field).clone()).collect()
+        }
+        (Some(excluded), None) => {
+            check_listed(excluded, "exclude");
+            for name in excluded.iter().filter(|name| primary_key.contains(name)) {
+                cx.error_with_help(
+                    name,
+                    format!("cannot exclude primary key field `{name}`"),
+                    "history records are matched to their row by the primary key",
+                );
+            }
+            fields
+                .iter()
+                .filter(|field| !excluded.contains(field))
+                .map(|field| (*field).clone())
+                .collect()
+        }
+        (None, Some(included)) => {
+            check_listed(included, "include");
+            for key in primary_key.iter().filter(|key| !included.contains(key)) {
+                cx.error_with_help(
+                    attrs.include.keyword(),
+                    format!("`include` leaves out primary key field `{key}`"),
+                    format!("add `{key}` to the list: history records are matched to their row by the primary key"),
+                );
+            }
+            // Declaration order, whatever the order of the list.
+            fields
+                .iter()
+                .filter(|field| included.contains(field) || primary_key.contains(field))
+                .map(|field| (*field).clone())
+                .collect()
+        }
+        (None, None) => fields.iter().map(|field| (*field).clone()).collect(),
+    }
+}
+
+/// The SQL type, migration column type and nullability of one tracked field.
+fn field_types(cx: &Ctxt, ty: &Type, options: &FieldAttrs) -> (SqlType, ColumnType, bool) {
+    let inner = types::option_inner(ty);
+    let nullable = inner.is_some();
+    let base = inner.unwrap_or(ty);
+    let db_type = options.db_type.get().cloned().map(ColumnType::Raw);
+
+    if let Some(sql_type) = options.sql_type.get() {
+        let column_type = match (db_type, types::kind_of_sql_type(sql_type)) {
+            (Some(raw), _) => raw,
+            (None, Some(kind)) => ColumnType::Kind(kind),
+            (None, None) => {
+                cx.error_with_help(
+                    sql_type,
+                    "cannot tell the migration's column type for this SQL type",
+                    "add `db_type = \"...\"` with the column type to create, as in `#[history(sql_type = MyType, db_type = \"TEXT\")]`",
+                );
+                ColumnType::Kind("Text")
+            }
+        };
+        return (SqlType::Override(sql_type.clone()), column_type, nullable);
+    }
+
+    match types::map_rust_type(base) {
+        Ok(mapped) => {
+            let column_type = db_type.unwrap_or(ColumnType::Kind(mapped.kind));
+            (SqlType::Mapped(mapped.sql_type), column_type, nullable)
+        }
+        Err(unmapped) => {
+            match unmapped {
+                Unmapped::NeedsFeature(feature) => cx.error_with_help(
+                    base,
+                    format!("this type needs the `{feature}` feature of history-diesel"),
+                    format!("enable it: `history-diesel = {{ version = \"...\", features = [\"{feature}\"] }}`"),
+                ),
+                Unmapped::Unknown => cx.error_with_help(
+                    base,
+                    "cannot map this type to a Diesel SQL type",
+                    "name the column's SQL type, as in its `table!`: `#[history(sql_type = diesel::sql_types::Text)]`",
+                ),
+            }
+            (SqlType::Mapped(quote!()), ColumnType::Kind("Text"), nullable)
+        }
+    }
+}
+
+impl Field {
+    /// The span user errors about this field's type point at.
+    pub fn type_span(&self) -> proc_macro2::Span {
+        match &self.sql_type {
+            SqlType::Override(ty) => ty.span(),
+            SqlType::Mapped(_) => self.ty.span(),
+        }
+    }
+}
