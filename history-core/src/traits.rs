@@ -24,12 +24,18 @@ pub trait HistoricalRecords: Sized {
     type HistoryTable: diesel::Table + Default;
     /// The history table's columns that mirror the model's primary key: one
     /// column, or a tuple for a composite key.
-    type HistoryPrimaryKey: Default;
+    type HistoryPrimaryKey;
     /// The history table's tracked columns as a tuple, in field order.
-    type TrackedColumns: Default;
+    type TrackedColumns;
 
     /// The description of the history table.
     const HISTORY_TABLE: HistoryTableSpec;
+
+    /// The history table's primary-key columns, as a value for queries.
+    fn history_primary_key() -> Self::HistoryPrimaryKey;
+
+    /// The history table's tracked columns, as a value for `select`.
+    fn tracked_columns() -> Self::TrackedColumns;
 
     /// The migration that creates the history table, for `dialect`.
     fn history_migration(dialect: Dialect) -> MigrationSql {

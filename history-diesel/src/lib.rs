@@ -78,6 +78,11 @@ pub use history_core::{
 };
 pub use migration::write_migration;
 
+/// Bridges between history columns and their Rust types (`history_date`, a UUID `history_id`).
+pub mod sql_types {
+    pub use history_core::sql_types::*;
+}
+
 /// The `chrono` this crate uses: `history_date` is a `chrono::DateTime<Utc>`.
 pub use chrono;
 /// The `uuid` this crate uses for `history_id = uuid`.

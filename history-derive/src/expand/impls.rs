@@ -59,6 +59,14 @@ pub fn trait_impls(model: &Model) -> TokenStream {
                 type TrackedColumns = (#(#tracked,)*);
 
                 const HISTORY_TABLE: #private::HistoryTableSpec = #spec;
+
+                fn history_primary_key() -> Self::HistoryPrimaryKey {
+                    #primary_key
+                }
+
+                fn tracked_columns() -> Self::TrackedColumns {
+                    (#(#tracked,)*)
+                }
             }
 
             #[automatically_derived]

@@ -1,0 +1,16 @@
+//! Integration tests: one binary (link time matters on small machines), one
+//! module per area. The SQLite suite always runs; the PostgreSQL and MySQL
+//! suites run with the `postgres` and `mysql` features against real servers
+//! (`PG_DATABASE_URL`, `MYSQL_DATABASE_URL`; see `.ci/run`).
+
+mod hygiene;
+mod migration_sql;
+mod models;
+mod support;
+
+mod sqlite;
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;

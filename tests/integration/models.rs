@@ -1,0 +1,93 @@
+//! Models shared by every backend suite: only SQL types all three backends have.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+use history_diesel::HistoricalRecords;
+
+diesel::table! {
+    orders (id) {
+        id -> Integer,
+        status -> Text,
+        total -> Double,
+        customer_notes -> Text,
+        internal_notes -> Text,
+    }
+}
+
+/// The model of the project's issue: one field left out of history.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, Insertable, HistoricalRecords)]
+#[diesel(table_name = orders)]
+#[history(exclude(internal_notes))]
+pub struct Order {
+    pub id: i32,
+    pub status: String,
+    pub total: f64,
+    pub customer_notes: String,
+    pub internal_notes: String,
+}
+
+diesel::table! {
+    every_types (id) {
+        id -> Integer,
+        small -> SmallInt,
+        big -> BigInt,
+        ratio -> Float,
+        amount -> Double,
+        active -> Bool,
+        name -> Text,
+        payload -> Binary,
+        day -> Date,
+        clock -> Time,
+        stamp -> Timestamp,
+        note -> Nullable<Text>,
+        rank -> Nullable<Integer>,
+        seen_at -> Nullable<Timestamp>,
+        display_name -> Text,
+    }
+}
+
+/// Every Rust type the derive maps on all three backends, nullable ones and a
+/// renamed column included.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+#[diesel(table_name = every_types)]
+pub struct EveryType {
+    pub id: i32,
+    pub small: i16,
+    pub big: i64,
+    pub ratio: f32,
+    pub amount: f64,
+    pub active: bool,
+    pub name: String,
+    pub payload: Vec<u8>,
+    pub day: NaiveDate,
+    pub clock: NaiveTime,
+    pub stamp: NaiveDateTime,
+    pub note: Option<String>,
+    pub rank: Option<i32>,
+    pub seen_at: Option<NaiveDateTime>,
+    #[diesel(column_name = display_name)]
+    pub label: String,
+}
+
+diesel::table! {
+    tags (code) {
+        code -> Text,
+        label -> Text,
+    }
+}
+
+/// A text primary key, a UUID `history_id`, a text user id, an unbounded
+/// change reason and custom names for the table and the struct.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+#[diesel(table_name = tags, primary_key(code))]
+#[history(
+    history_id = uuid,
+    user_id_type = String,
+    change_reason = text,
+    table_name = tag_history,
+    struct_name = TagVersion
+)]
+pub struct Tag {
+    pub code: String,
+    pub label: String,
+}

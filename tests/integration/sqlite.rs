@@ -1,0 +1,164 @@
+//! The suite on SQLite: bundled, in memory, a fresh database per test.
+
+use diesel::sql_types::{Integer, Text};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+use history_diesel::Dialect;
+
+use crate::support::{backend_suite, Column, Inspect, TestConn};
+
+type Conn = TestConn<SqliteConnection>;
+
+const DIALECT: Dialect = Dialect::Sqlite;
+
+fn connect() -> Conn {
+    TestConn::unlocked(SqliteConnection::establish(":memory:").expect("in-memory SQLite"))
+}
+
+const SOURCE_DDL: &str = r#"
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY NOT NULL,
+    status TEXT NOT NULL,
+    total DOUBLE NOT NULL,
+    customer_notes TEXT NOT NULL,
+    internal_notes TEXT NOT NULL
+);
+CREATE TABLE every_types (
+    id INTEGER PRIMARY KEY NOT NULL,
+    small SMALLINT NOT NULL,
+    big BIGINT NOT NULL,
+    ratio REAL NOT NULL,
+    amount DOUBLE NOT NULL,
+    active BOOLEAN NOT NULL,
+    name TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    day DATE NOT NULL,
+    clock TIME NOT NULL,
+    stamp TIMESTAMP NOT NULL,
+    note TEXT,
+    rank INTEGER,
+    seen_at TIMESTAMP,
+    display_name TEXT NOT NULL
+);
+CREATE TABLE tags (code TEXT PRIMARY KEY NOT NULL, label TEXT NOT NULL);
+"#;
+
+const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
+    ("history_id", "INTEGER"),
+    ("id", "INTEGER"),
+    ("status", "TEXT"),
+    ("total", "DOUBLE"),
+    ("customer_notes", "TEXT"),
+    ("history_date", "TIMESTAMP"),
+    ("history_type", "CHAR(1)"),
+    ("history_user_id", "BIGINT"),
+    ("history_change_reason", "VARCHAR(100)"),
+];
+
+const TAG_HISTORY_COLUMNS: [(&str, &str); 7] = [
+    ("history_id", "BLOB"),
+    ("code", "TEXT"),
+    ("label", "TEXT"),
+    ("history_date", "TIMESTAMP"),
+    ("history_type", "CHAR(1)"),
+    ("history_user_id", "TEXT"),
+    ("history_change_reason", "TEXT"),
+];
+
+const CHECK_VIOLATION: &str = "check constraint failed";
+
+#[derive(QueryableByName)]
+struct TableInfo {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    ty: String,
+    #[diesel(sql_type = Integer)]
+    not_null: i32,
+    #[diesel(sql_type = Integer)]
+    pk: i32,
+}
+
+#[derive(QueryableByName)]
+struct IndexColumn {
+    #[diesel(sql_type = Text)]
+    index_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+fn table_info(conn: &mut SqliteConnection, table: &str) -> Vec<TableInfo> {
+    diesel::sql_query(r#"SELECT name, type AS ty, "notnull" AS not_null, pk FROM pragma_table_info(?) ORDER BY cid"#)
+        .bind::<Text, _>(table)
+        .load(conn)
+        .expect("pragma_table_info")
+}
+
+impl Inspect for SqliteConnection {
+    fn columns(&mut self, table: &str) -> Vec<Column> {
+        table_info(self, table)
+            .into_iter()
+            .map(|info| Column {
+                name: info.name,
+                ty: info.ty,
+                nullable: info.not_null == 0,
+            })
+            .collect()
+    }
+
+    fn indexes(&mut self, table: &str) -> Vec<(String, Vec<String>)> {
+        let rows: Vec<IndexColumn> = diesel::sql_query(
+            "SELECT il.name AS index_name, ii.name AS column_name \
+             FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii \
+             WHERE il.origin = 'c' ORDER BY il.name, ii.seqno",
+        )
+        .bind::<Text, _>(table)
+        .load(self)
+        .expect("pragma_index_list");
+        crate::support::group_index_columns(rows.into_iter().map(|row| (row.index_name, row.column_name)))
+    }
+
+    fn primary_key(&mut self, table: &str) -> Vec<String> {
+        let mut keys: Vec<TableInfo> = table_info(self, table).into_iter().filter(|info| info.pk > 0).collect();
+        keys.sort_by_key(|info| info.pk);
+        keys.into_iter().map(|info| info.name).collect()
+    }
+}
+
+backend_suite!(embedded_migrations = "migrations/sqlite");
+
+#[test]
+fn history_dates_are_stored_as_sortable_utc_text() {
+    use history_diesel::HistoryType;
+    let mut conn = connect();
+    create_tables(&mut conn);
+    for micros in [5, 0, 123_456] {
+        diesel::insert_into(historical_orders::table)
+            .values(HistoricalOrder {
+                history_id: 0,
+                id: 1,
+                status: "new".into(),
+                total: 1.0,
+                customer_notes: String::new(),
+                history_date: at(22, 10, micros),
+                history_type: HistoryType::Created,
+                history_user_id: None,
+                history_change_reason: None,
+            })
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    #[derive(QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = Text)]
+        history_date: String,
+    }
+    let stored: Vec<Stored> = diesel::sql_query("SELECT history_date FROM historical_orders ORDER BY history_date")
+        .load(&mut *conn)
+        .unwrap();
+    let stored: Vec<&str> = stored.iter().map(|row| row.history_date.as_str()).collect();
+    assert_eq!(
+        stored,
+        ["2026-11-22 10:00:00", "2026-11-22 10:00:00.000005", "2026-11-22 10:00:00.123456"]
+    );
+}

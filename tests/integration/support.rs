@@ -1,0 +1,371 @@
+//! What every backend suite shares: schema inspection, serialised access to a
+//! shared server, and the test bodies themselves (`backend_suite!`), written
+//! once and instantiated with each backend's concrete connection.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+/// A column as the database itself reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub ty: String,
+    pub nullable: bool,
+}
+
+/// Reads a table's shape from the database's own catalog.
+pub trait Inspect {
+    /// Columns in table order; empty when the table does not exist.
+    fn columns(&mut self, table: &str) -> Vec<Column>;
+    /// Secondary indexes as (name, columns in index order), sorted by name.
+    fn indexes(&mut self, table: &str) -> Vec<(String, Vec<String>)>;
+    /// Primary-key columns in key order.
+    fn primary_key(&mut self, table: &str) -> Vec<String>;
+}
+
+/// A connection held together with the lock of the server it talks to:
+/// suites on a shared server run one test at a time, as DDL on MySQL commits
+/// and cannot be isolated in a test transaction.
+pub struct TestConn<C> {
+    conn: C,
+    _lock: Option<MutexGuard<'static, ()>>,
+}
+
+impl<C> TestConn<C> {
+    pub fn unlocked(conn: C) -> Self {
+        TestConn { conn, _lock: None }
+    }
+
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+    pub fn locked(lock: &'static Mutex<()>, connect: impl FnOnce() -> C) -> Self {
+        // A failed test poisons the lock; the next test cleans up anyway.
+        let guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        TestConn {
+            conn: connect(),
+            _lock: Some(guard),
+        }
+    }
+}
+
+impl<C> Deref for TestConn<C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        &self.conn
+    }
+}
+
+impl<C> DerefMut for TestConn<C> {
+    fn deref_mut(&mut self) -> &mut C {
+        &mut self.conn
+    }
+}
+
+/// A UTC instant with microseconds, the precision history dates keep.
+pub fn at(day: u32, hour: u32, micros: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap() + chrono::Duration::microseconds(i64::from(micros))
+}
+
+pub fn date(day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, day).unwrap()
+}
+
+/// The (name, type) pairs of `columns`, for comparing with an expected list.
+pub fn names_and_types(columns: &[Column]) -> Vec<(&str, &str)> {
+    columns.iter().map(|column| (column.name.as_str(), column.ty.as_str())).collect()
+}
+
+/// The test bodies of one backend. The invoking module provides `DIALECT`,
+/// `connect()`, `SOURCE_DDL`, `ORDER_HISTORY_COLUMNS`, `TAG_HISTORY_COLUMNS`,
+/// `CHECK_VIOLATION`, and `impl Inspect` for its connection type.
+macro_rules! backend_suite {
+    (embedded_migrations = $embedded:literal) => {
+        use chrono::{NaiveTime, Timelike};
+        use diesel::connection::SimpleConnection;
+        use diesel::prelude::*;
+        use diesel_migrations::{embed_migrations, EmbeddedMigrations, FileBasedMigrations, MigrationHarness};
+        use history_diesel::sql_types::UuidValue;
+        use history_diesel::{write_migration, HistoricalRecords, HistoryRecord, HistoryTableSpec, HistoryType};
+
+        use crate::models::*;
+        use crate::support::{at, date, names_and_types};
+
+        const EMBEDDED: EmbeddedMigrations = embed_migrations!($embedded);
+
+        const SPECS: [HistoryTableSpec; 3] = [Order::HISTORY_TABLE, EveryType::HISTORY_TABLE, Tag::HISTORY_TABLE];
+
+        fn create_tables(conn: &mut Conn) {
+            conn.batch_execute(SOURCE_DDL).expect("source tables");
+            for spec in SPECS {
+                conn.batch_execute(&spec.up_sql(DIALECT)).expect(spec.history_table);
+            }
+        }
+
+        #[test]
+        fn written_migration_folders_run_and_revert_with_diesel_migrations() {
+            let mut conn = connect();
+            let dir = std::env::temp_dir().join(format!("history-tests-{}-{}", DIALECT.name(), std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            for (i, spec) in SPECS.iter().enumerate() {
+                write_migration(&dir, &format!("2026-11-22-00000{i}"), spec, DIALECT).unwrap();
+            }
+            let migrations = FileBasedMigrations::from_path(&dir).unwrap();
+
+            let applied = conn.run_pending_migrations(migrations.clone()).unwrap();
+            assert_eq!(applied.len(), 3);
+            for spec in SPECS {
+                let columns = conn.columns(spec.history_table);
+                let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+                assert_eq!(names, spec.column_names(), "{}", spec.history_table);
+            }
+
+            let reverted = conn.revert_all_migrations(migrations).unwrap();
+            assert_eq!(reverted.len(), 3);
+            for spec in SPECS {
+                assert!(conn.columns(spec.history_table).is_empty(), "{} still exists", spec.history_table);
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+
+        #[test]
+        fn committed_migrations_run_through_embed_migrations() {
+            let mut conn = connect();
+            let applied = conn.run_pending_migrations(EMBEDDED).unwrap();
+            assert_eq!(applied.len(), 3);
+            assert_eq!(conn.columns("historical_orders").len(), Order::HISTORY_TABLE.column_names().len());
+            conn.revert_all_migrations(EMBEDDED).unwrap();
+            assert!(conn.columns("historical_orders").is_empty());
+        }
+
+        #[test]
+        fn database_reports_the_columns_types_keys_and_indexes() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+
+            let columns = conn.columns("historical_orders");
+            assert_eq!(names_and_types(&columns), ORDER_HISTORY_COLUMNS);
+            let nullable: Vec<&str> = columns.iter().filter(|c| c.nullable).map(|c| c.name.as_str()).collect();
+            assert_eq!(nullable, ["history_user_id", "history_change_reason"]);
+            assert_eq!(conn.primary_key("historical_orders"), ["history_id"]);
+            assert_eq!(
+                conn.indexes("historical_orders"),
+                [
+                    ("historical_orders_history_date_idx".to_owned(), vec!["history_date".to_owned()]),
+                    ("historical_orders_history_user_id_idx".to_owned(), vec!["history_user_id".to_owned()]),
+                    (
+                        "historical_orders_object_history_idx".to_owned(),
+                        vec!["id".to_owned(), "history_date".to_owned(), "history_id".to_owned()],
+                    ),
+                ]
+            );
+
+            let columns = conn.columns("tag_history");
+            assert_eq!(names_and_types(&columns), TAG_HISTORY_COLUMNS);
+            assert_eq!(
+                conn.indexes("tag_history")[2],
+                (
+                    "tag_history_object_history_idx".to_owned(),
+                    vec!["code".to_owned(), "history_date".to_owned(), "history_id".to_owned()],
+                )
+            );
+
+            // Nullability of every tracked column follows the model's `Option`s.
+            let columns = conn.columns("historical_every_types");
+            for spec in EveryType::HISTORY_TABLE.columns {
+                let column = columns.iter().find(|c| c.name == spec.name).expect(spec.name);
+                assert_eq!(column.nullable, spec.nullable, "{}", spec.name);
+            }
+        }
+
+        #[test]
+        fn every_type_round_trips_through_the_history_table() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let first = HistoricalEveryType {
+                history_id: 0,
+                id: 1,
+                small: -3,
+                big: 1 << 40,
+                ratio: 1.5,
+                amount: 12345.678,
+                active: true,
+                name: "naïve 'quoted' text".into(),
+                payload: vec![0, 255, 10, 13],
+                day: date(22),
+                clock: NaiveTime::from_hms_micro_opt(13, 14, 15, 123_456).unwrap(),
+                stamp: at(22, 9, 654_321).naive_utc(),
+                note: None,
+                rank: Some(7),
+                seen_at: None,
+                label: "shown".into(),
+                history_date: at(22, 10, 1),
+                history_type: HistoryType::Created,
+                history_user_id: Some(42),
+                history_change_reason: Some("import".into()),
+            };
+            let second = HistoricalEveryType {
+                note: Some("now set".into()),
+                rank: None,
+                seen_at: Some(at(23, 8, 5).naive_utc()),
+                active: false,
+                history_date: at(22, 10, 2),
+                history_type: HistoryType::Changed,
+                history_user_id: None,
+                history_change_reason: None,
+                ..first.clone()
+            };
+            for record in [&first, &second] {
+                diesel::insert_into(historical_every_types::table)
+                    .values(record.clone())
+                    .execute(&mut *conn)
+                    .unwrap();
+            }
+
+            let loaded: Vec<HistoricalEveryType> = historical_every_types::table
+                .order(historical_every_types::history_id.asc())
+                .select(HistoricalEveryType::as_select())
+                .load(&mut *conn)
+                .unwrap();
+            assert_eq!(loaded.len(), 2);
+            assert!(loaded[0].history_id < loaded[1].history_id, "ids increase");
+            for (stored, written) in loaded.iter().zip([&first, &second]) {
+                let expected = HistoricalEveryType {
+                    history_id: stored.history_id,
+                    ..written.clone()
+                };
+                assert_eq!(stored, &expected);
+            }
+            assert_eq!(loaded[0].history_date.nanosecond(), 1_000, "microseconds kept");
+        }
+
+        #[test]
+        fn text_primary_key_uuid_history_id_and_text_user_round_trip() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let id = uuid::Uuid::new_v4();
+            let record = TagVersion {
+                history_id: id,
+                code: "alpha".into(),
+                label: "Alpha".into(),
+                history_date: at(22, 11, 0),
+                history_type: HistoryType::Deleted,
+                history_user_id: Some("alice@example.com".into()),
+                // `change_reason = text`: longer than the default VARCHAR(100).
+                history_change_reason: Some("r".repeat(500)),
+            };
+            diesel::insert_into(tag_history::table)
+                .values(record.clone())
+                .execute(&mut *conn)
+                .unwrap();
+            diesel::insert_into(tag_history::table)
+                .values(TagVersion { history_id: uuid::Uuid::new_v4(), code: "beta".into(), ..record.clone() })
+                .execute(&mut *conn)
+                .unwrap();
+
+            let loaded: TagVersion = tag_history::table
+                .filter(tag_history::history_id.eq(UuidValue(id)))
+                .select(TagVersion::as_select())
+                .first(&mut *conn)
+                .unwrap();
+            assert_eq!(loaded, record);
+            assert_eq!(loaded.history_id(), &id);
+            assert_eq!(loaded.history_user_id().map(String::as_str), Some("alice@example.com"));
+        }
+
+        #[test]
+        fn order_history_is_queryable_by_type_date_and_user() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let order = |status: &str, kind, hour, user| HistoricalOrder {
+                history_id: 0,
+                id: 1,
+                status: status.into(),
+                total: 10.0,
+                customer_notes: String::new(),
+                history_date: at(22, hour, 0),
+                history_type: kind,
+                history_user_id: user,
+                history_change_reason: None,
+            };
+            // The same primary key many times: the source key is not unique here.
+            let records = [
+                order("new", HistoryType::Created, 8, Some(7)),
+                order("paid", HistoryType::Changed, 9, Some(8)),
+                order("shipped", HistoryType::Changed, 10, Some(7)),
+                order("shipped", HistoryType::Deleted, 11, None),
+            ];
+            for record in &records {
+                diesel::insert_into(historical_orders::table)
+                    .values(record.clone())
+                    .execute(&mut *conn)
+                    .unwrap();
+            }
+
+            use historical_orders::dsl as h;
+            let changed: Vec<String> = h::historical_orders
+                .filter(h::history_type.eq(HistoryType::Changed))
+                .order((h::history_date.desc(), h::history_id.desc()))
+                .select(h::status)
+                .load(&mut *conn)
+                .unwrap();
+            assert_eq!(changed, ["shipped", "paid"]);
+
+            let until_nine: i64 = h::historical_orders
+                .filter(h::history_date.le(at(22, 9, 0).naive_utc()))
+                .count()
+                .get_result(&mut *conn)
+                .unwrap();
+            assert_eq!(until_nine, 2);
+
+            let by_user_7: Vec<HistoricalOrder> = h::historical_orders
+                .filter(h::history_user_id.eq(7))
+                .order(h::history_id.asc())
+                .select(HistoricalOrder::as_select())
+                .load(&mut *conn)
+                .unwrap();
+            assert_eq!(by_user_7.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["new", "shipped"]);
+            assert_eq!(by_user_7[0].history_type(), HistoryType::Created);
+        }
+
+        #[test]
+        fn history_type_accepts_only_the_three_kinds() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let insert = |kind: &str| {
+                format!(
+                    "INSERT INTO historical_orders (id, status, total, customer_notes, history_date, history_type) \
+                     VALUES (1, 'new', 1.5, '', '2026-11-22 10:00:00', '{kind}')"
+                )
+            };
+            for kind in ["+", "~", "-"] {
+                diesel::sql_query(insert(kind)).execute(&mut *conn).unwrap();
+            }
+            let err = diesel::sql_query(insert("x")).execute(&mut *conn).unwrap_err();
+            assert!(err.to_string().to_lowercase().contains(CHECK_VIOLATION), "{err}");
+        }
+
+        #[test]
+        fn down_migration_drops_the_history_table() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            assert!(!conn.columns("historical_orders").is_empty());
+            conn.batch_execute(&Order::HISTORY_TABLE.down_sql(DIALECT)).unwrap();
+            assert!(conn.columns("historical_orders").is_empty());
+        }
+    };
+}
+
+pub(crate) use backend_suite;
+
+/// Groups (index, column) rows, already ordered by index then position.
+pub fn group_index_columns(rows: impl IntoIterator<Item = (String, String)>) -> Vec<(String, Vec<String>)> {
+    let mut indexes: Vec<(String, Vec<String>)> = Vec::new();
+    for (index, column) in rows {
+        match indexes.last_mut() {
+            Some((name, columns)) if *name == index => columns.push(column),
+            _ => indexes.push((index, vec![column])),
+        }
+    }
+    indexes
+}
