@@ -1,0 +1,254 @@
+//! The suite on MySQL or MariaDB (`MYSQL_DATABASE_URL`, default
+//! `mysql://root@127.0.0.1:3306/history_test`). DDL commits on MySQL, so tests
+//! take turns and each starts from an empty database.
+
+use std::sync::Mutex;
+
+use bigdecimal::BigDecimal;
+use chrono::NaiveDateTime;
+use diesel::mysql::MysqlConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+use history_diesel::Dialect;
+
+use crate::support::{backend_suite, group_index_columns, Column, Inspect, TestConn};
+
+type Conn = TestConn<MysqlConnection>;
+
+const DIALECT: Dialect = Dialect::Mysql;
+
+static SERVER: Mutex<()> = Mutex::new(());
+
+fn connect() -> Conn {
+    TestConn::locked(&SERVER, || {
+        let url = std::env::var("MYSQL_DATABASE_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/history_test".to_owned());
+        let mut conn = MysqlConnection::establish(&url)
+            .unwrap_or_else(|err| panic!("MySQL at {url} is required for this suite: {err}"));
+        drop_all_tables(&mut conn);
+        conn
+    })
+}
+
+fn drop_all_tables(conn: &mut MysqlConnection) {
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let tables: Vec<Table> = diesel::sql_query(
+        "SELECT CAST(TABLE_NAME AS CHAR) AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+    )
+    .load(conn)
+    .expect("list tables");
+    for table in tables {
+        diesel::sql_query(format!("DROP TABLE `{}`", table.name))
+            .execute(conn)
+            .expect("drop table");
+    }
+}
+
+const SOURCE_DDL: &str = r#"
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY AUTO_INCREMENT,
+    status VARCHAR(50) NOT NULL,
+    total DOUBLE NOT NULL,
+    customer_notes TEXT NOT NULL,
+    internal_notes TEXT NOT NULL
+);
+CREATE TABLE every_types (
+    id INTEGER PRIMARY KEY,
+    small SMALLINT NOT NULL,
+    big BIGINT NOT NULL UNIQUE,
+    ratio FLOAT NOT NULL,
+    amount DOUBLE NOT NULL,
+    active BOOLEAN NOT NULL,
+    name TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    day DATE NOT NULL,
+    clock TIME(6) NOT NULL,
+    stamp DATETIME(6) NOT NULL,
+    note TEXT,
+    `rank` INTEGER,
+    seen_at DATETIME(6),
+    display_name TEXT NOT NULL
+);
+CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT NOT NULL);
+"#;
+
+const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
+    ("history_id", "bigint(20)"),
+    ("id", "int(11)"),
+    ("status", "text"),
+    ("total", "double"),
+    ("customer_notes", "text"),
+    ("history_date", "datetime(6)"),
+    ("history_type", "char(1)"),
+    ("history_user_id", "bigint(20)"),
+    ("history_change_reason", "varchar(100)"),
+];
+
+const TAG_HISTORY_COLUMNS: [(&str, &str); 7] = [
+    ("history_id", "binary(16)"),
+    ("code", "varchar(255)"),
+    ("label", "text"),
+    ("history_date", "datetime(6)"),
+    ("history_type", "char(1)"),
+    ("history_user_id", "varchar(255)"),
+    ("history_change_reason", "text"),
+];
+
+const CHECK_VIOLATION: &str = "failed for";
+
+#[derive(QueryableByName)]
+struct CatalogColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    ty: String,
+    #[diesel(sql_type = BigInt)]
+    nullable: i64,
+}
+
+#[derive(QueryableByName)]
+struct IndexColumn {
+    #[diesel(sql_type = Text)]
+    index_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+fn index_columns(conn: &mut MysqlConnection, table: &str, primary: bool) -> Vec<(String, Vec<String>)> {
+    let filter = if primary { "=" } else { "<>" };
+    let rows: Vec<IndexColumn> = diesel::sql_query(format!(
+        "SELECT CAST(INDEX_NAME AS CHAR) AS index_name, CAST(COLUMN_NAME AS CHAR) AS column_name \
+         FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME {filter} 'PRIMARY' \
+         ORDER BY INDEX_NAME, SEQ_IN_INDEX"
+    ))
+    .bind::<Text, _>(table)
+    .load(conn)
+    .expect("information_schema.STATISTICS");
+    group_index_columns(rows.into_iter().map(|row| (row.index_name, row.column_name)))
+}
+
+impl Inspect for MysqlConnection {
+    fn columns(&mut self, table: &str) -> Vec<Column> {
+        let rows: Vec<CatalogColumn> = diesel::sql_query(
+            "SELECT CAST(COLUMN_NAME AS CHAR) AS name, CAST(COLUMN_TYPE AS CHAR) AS ty, \
+                    CAST(IS_NULLABLE = 'YES' AS SIGNED) AS nullable \
+             FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+             ORDER BY ORDINAL_POSITION",
+        )
+        .bind::<Text, _>(table)
+        .load(self)
+        .expect("information_schema.COLUMNS");
+        rows.into_iter()
+            .map(|row| Column {
+                name: row.name,
+                ty: row.ty,
+                nullable: row.nullable != 0,
+            })
+            .collect()
+    }
+
+    fn indexes(&mut self, table: &str) -> Vec<(String, Vec<String>)> {
+        index_columns(self, table, false)
+    }
+
+    fn primary_key(&mut self, table: &str) -> Vec<String> {
+        index_columns(self, table, true)
+            .into_iter()
+            .flat_map(|(_, columns)| columns)
+            .collect()
+    }
+}
+
+backend_suite!(embedded_migrations = "migrations/mysql");
+
+diesel::table! {
+    my_extras (id) {
+        id -> BigInt,
+        tiny -> TinyInt,
+        doc -> Json,
+        price -> Numeric,
+        happened_at -> Datetime,
+        code -> Varchar,
+        maybe_doc -> Nullable<Json>,
+    }
+}
+
+/// MySQL's own types: TINYINT, JSON, DECIMAL, DATETIME (by override), a
+/// VARCHAR(20) kept by `db_type`, and an `i32` user id.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+#[diesel(table_name = my_extras)]
+#[history(user_id_type = i32, change_reason = varchar(20))]
+pub struct MyExtra {
+    pub id: i64,
+    pub tiny: i8,
+    pub doc: serde_json::Value,
+    pub price: BigDecimal,
+    #[history(sql_type = diesel::mysql::sql_types::Datetime)]
+    pub happened_at: NaiveDateTime,
+    #[history(db_type = "VARCHAR(20)")]
+    pub code: String,
+    pub maybe_doc: Option<serde_json::Value>,
+}
+
+#[test]
+fn mysql_types_round_trip_and_keep_their_column_types() {
+    let mut conn = connect();
+    conn.batch_execute(&MyExtra::history_migration(DIALECT).up).unwrap();
+    let record = HistoricalMyExtra {
+        history_id: 0,
+        id: 1 << 40,
+        tiny: -7,
+        doc: serde_json::json!({"items": [1, 2, 3]}),
+        price: "1234.5678".parse().unwrap(),
+        happened_at: at(21, 23, 999_999).naive_utc(),
+        code: "A-1".into(),
+        maybe_doc: None,
+        history_date: at(22, 12, 7),
+        history_type: HistoryType::Created,
+        history_user_id: Some(9),
+        history_change_reason: Some("twenty chars exactly".into()),
+    };
+    diesel::insert_into(historical_my_extras::table)
+        .values(record.clone())
+        .execute(&mut *conn)
+        .unwrap();
+    let loaded: HistoricalMyExtra = historical_my_extras::table
+        .filter(historical_my_extras::history_user_id.eq(9))
+        .select(HistoricalMyExtra::as_select())
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(loaded, HistoricalMyExtra { history_id: loaded.history_id, ..record.clone() });
+
+    let columns = conn.columns("historical_my_extras");
+    let types: Vec<(&str, &str)> = columns.iter().map(|c| (c.name.as_str(), c.ty.as_str())).collect();
+    assert_eq!(
+        types[1..6],
+        [
+            ("id", "bigint(20)"),
+            ("tiny", "tinyint(4)"),
+            ("doc", "longtext"),
+            ("price", "decimal(65,30)"),
+            ("happened_at", "datetime(6)"),
+        ]
+    );
+    assert_eq!(types[6], ("code", "varchar(20)"));
+    assert_eq!(types[10], ("history_user_id", "int(11)"));
+    assert_eq!(types[11], ("history_change_reason", "varchar(20)"));
+
+    // A reason over `varchar(20)` is refused by the database in strict mode.
+    let too_long = HistoricalMyExtra {
+        history_change_reason: Some("twenty-one characters".into()),
+        ..record
+    };
+    let err = diesel::insert_into(historical_my_extras::table)
+        .values(too_long)
+        .execute(&mut *conn)
+        .unwrap_err();
+    assert!(err.to_string().contains("history_change_reason"), "{err}");
+}

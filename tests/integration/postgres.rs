@@ -1,0 +1,229 @@
+//! The suite on PostgreSQL (`PG_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/history_test`). Tests take turns and
+//! each runs in a test transaction, so nothing outlives it.
+
+use std::sync::Mutex;
+
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::sql_types::{Bool, Text};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+use history_diesel::Dialect;
+
+use crate::support::{backend_suite, group_index_columns, Column, Inspect, TestConn};
+
+type Conn = TestConn<PgConnection>;
+
+const DIALECT: Dialect = Dialect::Postgres;
+
+static SERVER: Mutex<()> = Mutex::new(());
+
+fn connect() -> Conn {
+    TestConn::locked(&SERVER, || {
+        let url = std::env::var("PG_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/history_test".to_owned());
+        let mut conn = PgConnection::establish(&url)
+            .unwrap_or_else(|err| panic!("PostgreSQL at {url} is required for this suite: {err}"));
+        conn.begin_test_transaction().unwrap();
+        conn
+    })
+}
+
+const SOURCE_DDL: &str = r#"
+CREATE TABLE orders (
+    id SERIAL PRIMARY KEY,
+    status VARCHAR(50) NOT NULL CHECK (status <> ''),
+    total DOUBLE PRECISION NOT NULL,
+    customer_notes TEXT NOT NULL,
+    internal_notes TEXT NOT NULL
+);
+CREATE TABLE every_types (
+    id INTEGER PRIMARY KEY,
+    small SMALLINT NOT NULL,
+    big BIGINT NOT NULL UNIQUE,
+    ratio REAL NOT NULL,
+    amount DOUBLE PRECISION NOT NULL,
+    active BOOLEAN NOT NULL,
+    name TEXT NOT NULL,
+    payload BYTEA NOT NULL,
+    day DATE NOT NULL,
+    clock TIME NOT NULL,
+    stamp TIMESTAMP NOT NULL,
+    note TEXT,
+    rank INTEGER,
+    seen_at TIMESTAMP,
+    display_name TEXT NOT NULL
+);
+CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL);
+"#;
+
+const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
+    ("history_id", "bigint"),
+    ("id", "integer"),
+    ("status", "text"),
+    ("total", "double precision"),
+    ("customer_notes", "text"),
+    ("history_date", "timestamp without time zone"),
+    ("history_type", "character(1)"),
+    ("history_user_id", "bigint"),
+    ("history_change_reason", "character varying(100)"),
+];
+
+const TAG_HISTORY_COLUMNS: [(&str, &str); 7] = [
+    ("history_id", "uuid"),
+    ("code", "text"),
+    ("label", "text"),
+    ("history_date", "timestamp without time zone"),
+    ("history_type", "character(1)"),
+    ("history_user_id", "text"),
+    ("history_change_reason", "text"),
+];
+
+const CHECK_VIOLATION: &str = "violates check constraint";
+
+#[derive(QueryableByName)]
+struct CatalogColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    ty: String,
+    #[diesel(sql_type = Bool)]
+    nullable: bool,
+}
+
+#[derive(QueryableByName)]
+struct IndexColumn {
+    #[diesel(sql_type = Text)]
+    index_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+fn index_columns(conn: &mut PgConnection, table: &str, primary: bool) -> Vec<(String, Vec<String>)> {
+    let rows: Vec<IndexColumn> = diesel::sql_query(
+        "SELECT i.relname::text AS index_name, a.attname::text AS column_name \
+         FROM pg_index x \
+         JOIN pg_class i ON i.oid = x.indexrelid \
+         JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) ON true \
+         JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum \
+         WHERE x.indrelid = to_regclass($1) AND x.indisprimary = $2 \
+         ORDER BY i.relname, k.n",
+    )
+    .bind::<Text, _>(table)
+    .bind::<Bool, _>(primary)
+    .load(conn)
+    .expect("pg_index");
+    group_index_columns(rows.into_iter().map(|row| (row.index_name, row.column_name)))
+}
+
+impl Inspect for PgConnection {
+    fn columns(&mut self, table: &str) -> Vec<Column> {
+        let rows: Vec<CatalogColumn> = diesel::sql_query(
+            "SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS ty, \
+                    NOT a.attnotnull AS nullable \
+             FROM pg_attribute a \
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
+        )
+        .bind::<Text, _>(table)
+        .load(self)
+        .expect("pg_attribute");
+        rows.into_iter()
+            .map(|row| Column {
+                name: row.name,
+                ty: row.ty,
+                nullable: row.nullable,
+            })
+            .collect()
+    }
+
+    fn indexes(&mut self, table: &str) -> Vec<(String, Vec<String>)> {
+        index_columns(self, table, false)
+    }
+
+    fn primary_key(&mut self, table: &str) -> Vec<String> {
+        index_columns(self, table, true)
+            .into_iter()
+            .flat_map(|(_, columns)| columns)
+            .collect()
+    }
+}
+
+backend_suite!(embedded_migrations = "migrations/postgres");
+
+diesel::table! {
+    pg_extras (id) {
+        id -> Uuid,
+        doc -> Jsonb,
+        price -> Numeric,
+        happened_at -> Timestamptz,
+        labels -> Nullable<Json>,
+        code -> Varchar,
+    }
+}
+
+/// PostgreSQL's own types: UUID key, JSONB (by override), NUMERIC,
+/// TIMESTAMPTZ, nullable JSON, a VARCHAR(20) kept by `db_type`, UUID users.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+#[diesel(table_name = pg_extras)]
+#[history(user_id_type = uuid::Uuid)]
+pub struct PgExtra {
+    pub id: uuid::Uuid,
+    #[history(sql_type = diesel::sql_types::Jsonb)]
+    pub doc: serde_json::Value,
+    pub price: BigDecimal,
+    pub happened_at: DateTime<Utc>,
+    pub labels: Option<serde_json::Value>,
+    #[history(db_type = "VARCHAR(20)")]
+    pub code: String,
+}
+
+#[test]
+fn postgres_types_round_trip_and_keep_their_column_types() {
+    let mut conn = connect();
+    conn.batch_execute(&PgExtra::history_migration(DIALECT).up).unwrap();
+    let user = uuid::Uuid::new_v4();
+    let record = HistoricalPgExtra {
+        history_id: 0,
+        id: uuid::Uuid::new_v4(),
+        doc: serde_json::json!({"items": [1, 2, 3], "gift": true}),
+        price: "1234.5678".parse().unwrap(),
+        happened_at: at(21, 23, 999_999),
+        labels: None,
+        code: "A-1".into(),
+        history_date: at(22, 12, 7),
+        history_type: HistoryType::Changed,
+        history_user_id: Some(user),
+        history_change_reason: Some("price fix".into()),
+    };
+    diesel::insert_into(historical_pg_extras::table)
+        .values(record.clone())
+        .execute(&mut *conn)
+        .unwrap();
+    let loaded: HistoricalPgExtra = historical_pg_extras::table
+        .filter(historical_pg_extras::history_user_id.eq(user))
+        .select(HistoricalPgExtra::as_select())
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(loaded, HistoricalPgExtra { history_id: loaded.history_id, ..record });
+
+    let types: Vec<(String, String)> = conn
+        .columns("historical_pg_extras")
+        .into_iter()
+        .map(|c| (c.name, c.ty))
+        .collect();
+    let types: Vec<(&str, &str)> = types.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    assert_eq!(
+        types[1..7],
+        [
+            ("id", "uuid"),
+            ("doc", "jsonb"),
+            ("price", "numeric"),
+            ("happened_at", "timestamp with time zone"),
+            ("labels", "json"),
+            ("code", "character varying(20)"),
+        ]
+    );
+    assert_eq!(types[9], ("history_user_id", "uuid"));
+}
