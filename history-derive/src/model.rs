@@ -170,7 +170,9 @@ impl Model {
             if !tracked.contains(ident) {
                 continue;
             }
-            for name in [ident, &column] {
+            // The field name becomes the record's field, the column name the history column.
+            let names = if column == *ident { vec![ident] } else { vec![ident, &column] };
+            for name in names {
                 if RESERVED.iter().any(|reserved| name == reserved) {
                     cx.error_with_help(
                         name,

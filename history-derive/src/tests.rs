@@ -1,0 +1,90 @@
+//! Expansion snapshots: every change to the generated code shows in review as
+//! a diff of `tests/expand/*.rs`. Bless an intended change with
+//! `HISTORY_BLESS=1 cargo test -p history-derive`.
+//!
+//! The cases use no feature-gated type, so the snapshots are the same
+//! whichever features the workspace build turns on.
+
+use std::path::PathBuf;
+
+use quote::quote;
+
+use crate::derive_historical_records_inner;
+
+fn check_snapshot(name: &str, input: proc_macro2::TokenStream) {
+    let output = derive_historical_records_inner(input);
+    let file: syn::File = syn::parse2(output.clone())
+        .unwrap_or_else(|err| panic!("{name}: expansion is not a valid file: {err}\n{output}"));
+    let pretty = prettyplease::unparse(&file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expand")
+        .join(format!("{name}.rs"));
+    if std::env::var_os("HISTORY_BLESS").is_some() {
+        std::fs::write(&path, &pretty).unwrap();
+    }
+    let stored = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("{}: {err}; bless with HISTORY_BLESS=1", path.display()));
+    assert_eq!(stored, pretty, "expansion of `{name}` changed; bless with HISTORY_BLESS=1 if intended");
+}
+
+#[test]
+fn expands_a_model_with_an_excluded_field() {
+    check_snapshot(
+        "exclude",
+        quote! {
+            #[derive(Queryable, HistoricalRecords)]
+            #[diesel(table_name = orders)]
+            #[history(exclude(internal_notes))]
+            pub struct Order {
+                pub id: i32,
+                pub status: String,
+                pub total: f64,
+                pub internal_notes: String,
+                pub note: Option<String>,
+            }
+        },
+    );
+}
+
+#[test]
+fn expands_every_option() {
+    check_snapshot(
+        "options",
+        quote! {
+            #[derive(HistoricalRecords)]
+            #[diesel(table_name = crate::schema::line_items, primary_key(order_id, position))]
+            #[history(
+                table_name = line_item_versions,
+                struct_name = LineItemVersion,
+                include(order_id, position, sku, payload),
+                user_id_type = String,
+                change_reason = text
+            )]
+            pub(crate) struct LineItem {
+                pub order_id: i32,
+                pub position: i16,
+                #[diesel(column_name = stock_code)]
+                #[history(db_type = "VARCHAR(32)")]
+                pub sku: String,
+                #[history(sql_type = diesel::sql_types::Jsonb, db_type = "JSONB")]
+                pub payload: MyJson,
+                pub untracked: bool,
+            }
+        },
+    );
+}
+
+#[test]
+fn expands_errors_to_compile_errors_only() {
+    check_snapshot(
+        "errors",
+        quote! {
+            #[derive(HistoricalRecords)]
+            #[history(exclude(id), unknown = 1)]
+            pub struct Broken {
+                pub id: i32,
+                pub history_date: String,
+            }
+        },
+    );
+}
