@@ -69,7 +69,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The history of order 1, newest first.
     let history: Vec<HistoricalOrder> = historical_orders::table
         .filter(historical_orders::id.eq(1))
-        .order((historical_orders::history_date.desc(), historical_orders::history_id.desc()))
+        .order((
+            historical_orders::history_date.desc(),
+            historical_orders::history_id.desc(),
+        ))
         .select(HistoricalOrder::as_select())
         .load(&mut conn)?;
     for record in &history {

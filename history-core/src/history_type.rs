@@ -2,8 +2,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use diesel::backend::Backend;
-use diesel::deserialize::{self, FromSql};
 use diesel::deserialize::FromSqlRow;
+use diesel::deserialize::{self, FromSql};
 use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
@@ -32,7 +32,11 @@ pub enum HistoryType {
 
 impl HistoryType {
     /// All kinds, in the order of their stored characters in the CHECK constraint.
-    pub const ALL: [HistoryType; 3] = [HistoryType::Created, HistoryType::Changed, HistoryType::Deleted];
+    pub const ALL: [HistoryType; 3] = [
+        HistoryType::Created,
+        HistoryType::Changed,
+        HistoryType::Deleted,
+    ];
 
     /// The stored character.
     pub const fn as_char(self) -> char {

@@ -24,5 +24,7 @@ mod traits;
 pub use dialect::Dialect;
 pub use history_type::{HistoryType, ParseHistoryTypeError};
 pub use migration::MigrationSql;
-pub use spec::{ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind};
+pub use spec::{
+    ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind,
+};
 pub use traits::{HistoricalRecords, HistoryRecord};

@@ -1,7 +1,7 @@
 //! Turns `#[history(...)]` and the `#[diesel(...)]` options the derive needs
 //! into typed values. Knows nothing of code generation.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -29,7 +29,10 @@ impl<T> Attr<T> {
 
     fn set(&mut self, cx: &Ctxt, keyword: &Ident, value: T) {
         if self.value.is_some() {
-            cx.error_spanned_by(keyword, format!("duplicate history attribute `{}`", self.name));
+            cx.error_spanned_by(
+                keyword,
+                format!("duplicate history attribute `{}`", self.name),
+            );
         } else {
             self.keyword = Some(keyword.clone());
             self.value = Some(value);
@@ -113,7 +116,12 @@ impl ContainerAttrs {
         };
         for_each_history_option(cx, attrs, symbol::CONTAINER_OPTIONS, |keyword, value| {
             if keyword == &symbol::TABLE_NAME {
-                let ident = eq_value(keyword, value, "table_name = historical_orders", parse_ident)?;
+                let ident = eq_value(
+                    keyword,
+                    value,
+                    "table_name = historical_orders",
+                    parse_ident,
+                )?;
                 this.table_name.set(cx, keyword, ident);
             } else if keyword == &symbol::STRUCT_NAME {
                 let ident = eq_value(keyword, value, "struct_name = HistoricalOrder", parse_ident)?;
@@ -125,13 +133,20 @@ impl ContainerAttrs {
                 let fields = list_value(keyword, value, "include(field, ...)", parse_ident_list)?;
                 this.include.set(cx, keyword, fields);
             } else if keyword == &symbol::USER_ID_TYPE {
-                let ty = eq_value(keyword, value, "user_id_type = i64", |tokens| syn::parse2::<Type>(tokens))?;
+                let ty = eq_value(keyword, value, "user_id_type = i64", |tokens| {
+                    syn::parse2::<Type>(tokens)
+                })?;
                 this.user_id_type.set(cx, keyword, ty);
             } else if keyword == &symbol::HISTORY_ID {
                 let kind = eq_value(keyword, value, "history_id = integer", parse_history_id)?;
                 this.history_id.set(cx, keyword, kind);
             } else if keyword == &symbol::CHANGE_REASON {
-                let reason = eq_value(keyword, value, "change_reason = varchar(100)", parse_change_reason)?;
+                let reason = eq_value(
+                    keyword,
+                    value,
+                    "change_reason = varchar(100)",
+                    parse_change_reason,
+                )?;
                 this.change_reason.set(cx, keyword, reason);
             }
             Ok(())
@@ -148,15 +163,18 @@ impl FieldAttrs {
         };
         for_each_history_option(cx, attrs, symbol::FIELD_OPTIONS, |keyword, value| {
             if keyword == &symbol::SQL_TYPE {
-                let ty = eq_value(keyword, value, "sql_type = diesel::sql_types::Text", |tokens| {
-                    syn::parse2::<Type>(tokens)
-                })?;
+                let ty = eq_value(
+                    keyword,
+                    value,
+                    "sql_type = diesel::sql_types::Text",
+                    syn::parse2::<Type>,
+                )?;
                 this.sql_type.set(cx, keyword, ty);
             } else if keyword == &symbol::DB_TYPE {
                 let lit = eq_value(keyword, value, "db_type = \"VARCHAR(64)\"", |tokens| {
                     let lit = syn::parse2::<LitStr>(tokens)?;
                     if lit.value().trim().is_empty() {
-                        return Err(syn::Error::new(lit.span(), "`db_type` must not be empty"));
+                        return Err(syn::Error::new(lit.span(), "the column type is empty"));
                     }
                     Ok(lit)
                 })?;
@@ -221,6 +239,14 @@ fn for_each_history_option(
                 path,
                 "expected options in `#[history(...)]`",
                 format!("one of {}", symbol::one_of(known)),
+            );
+            continue;
+        }
+        if matches!(&attr.meta, syn::Meta::List(list) if list.tokens.is_empty()) {
+            cx.error_with_help(
+                attr,
+                "empty `#[history()]`",
+                format!("remove it, or add one of {}", symbol::one_of(known)),
             );
             continue;
         }
@@ -290,8 +316,8 @@ fn eq_value<T>(
     parse: impl FnOnce(TokenStream) -> syn::Result<T>,
 ) -> syn::Result<T> {
     match value {
-        Value::Eq(tokens) if !tokens.is_empty() => parse(tokens),
-        _ => Err(malformed(keyword, example)),
+        Value::Eq(tokens) if !tokens.is_empty() => parse_with_help(keyword, tokens, example, parse),
+        _ => Err(malformed(keyword.span(), keyword, None, example)),
     }
 }
 
@@ -302,15 +328,46 @@ fn list_value<T>(
     parse: impl FnOnce(TokenStream) -> syn::Result<T>,
 ) -> syn::Result<T> {
     match value {
-        Value::List(tokens) if !tokens.is_empty() => parse(tokens),
-        _ => Err(malformed(keyword, example)),
+        Value::List(tokens) if !tokens.is_empty() => {
+            parse_with_help(keyword, tokens, example, parse)
+        }
+        _ => Err(malformed(keyword.span(), keyword, None, example)),
     }
 }
 
-fn malformed(keyword: &Ident, example: &str) -> syn::Error {
+/// Parses a value; a failure keeps its span and gains the option's name and
+/// an example. An error that points nowhere (end of input) points at the
+/// option's keyword instead.
+fn parse_with_help<T>(
+    keyword: &Ident,
+    tokens: TokenStream,
+    example: &str,
+    parse: impl FnOnce(TokenStream) -> syn::Result<T>,
+) -> syn::Result<T> {
+    let span = tokens
+        .clone()
+        .into_iter()
+        .last()
+        .map_or(keyword.span(), |last| last.span());
+    parse(tokens).map_err(|err| {
+        let at = if err.to_string().contains("end of input") {
+            span
+        } else {
+            err.span()
+        };
+        malformed(at, keyword, Some(&err.to_string()), example)
+    })
+}
+
+fn malformed(at: Span, keyword: &Ident, problem: Option<&str>, example: &str) -> syn::Error {
+    let problem = problem
+        .map(|problem| format!(": {problem}"))
+        .unwrap_or_default();
     syn::Error::new(
-        keyword.span(),
-        format!("malformed history attribute `{keyword}`\n\nhelp: write it as `{example}`"),
+        at,
+        format!(
+            "malformed history attribute `{keyword}`{problem}\n\nhelp: write it as `{example}`"
+        ),
     )
 }
 
@@ -331,7 +388,7 @@ fn parse_history_id(tokens: TokenStream) -> syn::Result<HistoryIdKind> {
         "uuid" => Ok(HistoryIdKind::Uuid),
         _ => Err(syn::Error::new(
             ident.span(),
-            format!("unknown history_id kind `{ident}`\n\nhelp: expected `integer` or `uuid`"),
+            format!("expected `integer` or `uuid`, found `{ident}`"),
         )),
     }
 }
@@ -341,28 +398,37 @@ fn parse_change_reason(tokens: TokenStream) -> syn::Result<ChangeReason> {
     impl Parse for Reason {
         fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
             let ident: Ident = input.parse()?;
-            match ident.to_string().as_str() {
-                "text" if input.is_empty() => Ok(Reason(ChangeReason::Text)),
-                "varchar" => {
+            let reason = match ident.to_string().as_str() {
+                "text" => ChangeReason::Text,
+                "varchar" if input.peek(syn::token::Paren) => {
                     let content;
                     syn::parenthesized!(content in input);
                     let len: LitInt = content.parse()?;
-                    let len: u32 = len.base10_parse()?;
-                    if len == 0 {
-                        return Err(syn::Error::new(
-                            ident.span(),
-                            "`varchar` needs a length of at least 1",
-                        ));
+                    if !content.is_empty() {
+                        return Err(content.error("expected one length"));
                     }
-                    Ok(Reason(ChangeReason::Varchar(len)))
+                    match len.base10_parse::<u32>()? {
+                        0 => {
+                            return Err(syn::Error::new(
+                                len.span(),
+                                "the length must be at least 1",
+                            ))
+                        }
+                        len => ChangeReason::Varchar(len),
+                    }
                 }
-                _ => Err(syn::Error::new(
-                    ident.span(),
-                    format!(
-                        "unknown change_reason column `{ident}`\n\nhelp: expected `text` or `varchar(N)`"
-                    ),
-                )),
+                "varchar" => return Err(syn::Error::new(ident.span(), "`varchar` needs a length")),
+                _ => {
+                    return Err(syn::Error::new(
+                        ident.span(),
+                        format!("expected `text` or `varchar(N)`, found `{ident}`"),
+                    ))
+                }
+            };
+            if !input.is_empty() {
+                return Err(input.error(format!("unexpected tokens after `{ident}`")));
             }
+            Ok(Reason(reason))
         }
     }
     syn::parse2::<Reason>(tokens).map(|reason| reason.0)

@@ -23,7 +23,12 @@ impl Ctxt {
     }
 
     /// An error with a `help:` line.
-    pub fn error_with_help<T: ToTokens, M: Display, H: Display>(&self, tokens: T, message: M, help: H) {
+    pub fn error_with_help<T: ToTokens, M: Display, H: Display>(
+        &self,
+        tokens: T,
+        message: M,
+        help: H,
+    ) {
         self.error_spanned_by(tokens, format_args!("{message}\n\nhelp: {help}"));
     }
 

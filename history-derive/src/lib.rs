@@ -18,7 +18,9 @@ use proc_macro::TokenStream;
 
 /// Generates `Historical<Model>`, its Diesel `table!` and the trait impls that
 /// link the model to its history. See the `history-diesel` documentation.
-#[proc_macro_derive(HistoricalRecords, attributes(history))]
+// `diesel` is registered too, so the derive also works beside Diesel derives
+// that are not `Queryable` (or alone), the way Diesel's derives share it.
+#[proc_macro_derive(HistoricalRecords, attributes(history, diesel))]
 pub fn derive_historical_records(input: TokenStream) -> TokenStream {
     derive_historical_records_inner(input.into()).into()
 }

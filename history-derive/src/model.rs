@@ -6,7 +6,9 @@ use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type, Visibility};
 
-use crate::attr::{ChangeReason, ContainerAttrs, DieselContainer, DieselField, FieldAttrs, HistoryIdKind};
+use crate::attr::{
+    ChangeReason, ContainerAttrs, DieselContainer, DieselField, FieldAttrs, HistoryIdKind,
+};
 use crate::ctxt::Ctxt;
 use crate::types::{self, Unmapped};
 
@@ -18,6 +20,9 @@ const RESERVED: [&str; 5] = [
     "history_user_id",
     "history_change_reason",
 ];
+
+/// The SQL types a user id may have: keys of a users table.
+const USER_ID_KINDS: [&str; 5] = ["SmallInt", "Integer", "BigInt", "Text", "Uuid"];
 
 pub struct Model {
     pub ident: Ident,
@@ -108,12 +113,16 @@ impl Model {
                 None
             }
         };
-        if !input.generics.params.is_empty() {
+        // Field types of a generic struct cannot be mapped: stop at the shape.
+        let named = if input.generics.params.is_empty() {
+            named
+        } else {
             cx.error_spanned_by(
                 &input.generics,
                 "`HistoricalRecords` cannot be derived for generic structs",
             );
-        }
+            None
+        };
 
         let attrs = ContainerAttrs::from_attrs(cx, &input.attrs);
         let diesel = DieselContainer::from_attrs(&input.attrs);
@@ -144,7 +153,10 @@ impl Model {
             Some(keys) => {
                 for key in keys {
                     if !field_names.contains(&key) {
-                        cx.error_spanned_by(key, format!("no field `{key}` in `{}` for the primary key", input.ident));
+                        cx.error_spanned_by(
+                            key,
+                            format!("no field `{key}` in `{}` for the primary key", input.ident),
+                        );
                     }
                 }
                 keys.clone()
@@ -166,12 +178,19 @@ impl Model {
 
         let mut fields = Vec::new();
         for (ident, field, options, diesel_field) in &all_fields {
-            let column = diesel_field.column_name.clone().unwrap_or_else(|| ident.clone());
+            let column = diesel_field
+                .column_name
+                .clone()
+                .unwrap_or_else(|| ident.clone());
             if !tracked.contains(ident) {
                 continue;
             }
             // The field name becomes the record's field, the column name the history column.
-            let names = if column == *ident { vec![ident] } else { vec![ident, &column] };
+            let names = if column == *ident {
+                vec![ident]
+            } else {
+                vec![ident, &column]
+            };
             for name in names {
                 if RESERVED.iter().any(|reserved| name == reserved) {
                     cx.error_with_help(
@@ -204,18 +223,22 @@ impl Model {
             .cloned()
             .unwrap_or_else(|| syn::parse_quote!(i64));
         let (user_id_sql, user_id_kind) = match types::map_rust_type(&user_id_type) {
-            Ok(mapped) => (mapped.sql_type, mapped.kind),
-            Err(_) => {
+            Ok(mapped) if USER_ID_KINDS.contains(&mapped.kind) => (mapped.sql_type, mapped.kind),
+            _ => {
                 cx.error_with_help(
                     &user_id_type,
                     "unsupported `user_id_type`",
-                    "use an integer (`i32`, `i64`), `String` or `uuid::Uuid`",
+                    "use `i16`, `i32`, `i64`, `String`, or `uuid::Uuid` on PostgreSQL",
                 );
                 (quote!(), "BigInt")
             }
         };
 
-        let history_id = attrs.history_id.get().copied().unwrap_or(HistoryIdKind::Integer);
+        let history_id = attrs
+            .history_id
+            .get()
+            .copied()
+            .unwrap_or(HistoryIdKind::Integer);
         if history_id == HistoryIdKind::Uuid && !cfg!(feature = "uuid") {
             cx.error_with_help(
                 attrs.history_id.keyword(),
@@ -224,8 +247,26 @@ impl Model {
             );
         }
 
+        let table_name = table_path.as_ref()?.segments.last()?.ident.clone();
+        if let Some(history_table) = attrs.table_name.get() {
+            if *history_table == table_name {
+                cx.error_with_help(
+                    history_table,
+                    "the history table cannot have the model's own table name",
+                    format!("use another name, such as `historical_{table_name}`"),
+                );
+            }
+        }
+        if let Some(history_struct) = attrs.struct_name.get() {
+            if *history_struct == input.ident {
+                cx.error_with_help(
+                    history_struct,
+                    "the history struct cannot have the model's own name",
+                    format!("use another name, such as `Historical{}`", input.ident),
+                );
+            }
+        }
         let table_path = table_path?;
-        let table_name = table_path.segments.last()?.ident.clone();
         Some(Model {
             ident: input.ident.clone(),
             vis: input.vis.clone(),
@@ -247,13 +288,22 @@ impl Model {
             user_id_sql,
             user_id_kind,
             history_id,
-            change_reason: attrs.change_reason.get().copied().unwrap_or(ChangeReason::Varchar(100)),
+            change_reason: attrs
+                .change_reason
+                .get()
+                .copied()
+                .unwrap_or(ChangeReason::Varchar(100)),
         })
     }
 }
 
 /// The fields history keeps: all, all but `exclude(...)`, or `include(...)`.
-fn tracked_fields(cx: &Ctxt, attrs: &ContainerAttrs, fields: &[&Ident], primary_key: &[Ident]) -> Vec<Ident> {
+fn tracked_fields(
+    cx: &Ctxt,
+    attrs: &ContainerAttrs,
+    fields: &[&Ident],
+    primary_key: &[Ident],
+) -> Vec<Ident> {
     let check_listed = |listed: &[Ident], option: &str| {
         for (i, name) in listed.iter().enumerate() {
             if !fields.contains(&name) {
@@ -348,7 +398,11 @@ fn field_types(cx: &Ctxt, ty: &Type, options: &FieldAttrs) -> (SqlType, ColumnTy
                     "name the column's SQL type, as in its `table!`: `#[history(sql_type = diesel::sql_types::Text)]`",
                 ),
             }
-            (SqlType::Mapped(quote!()), ColumnType::Kind("Text"), nullable)
+            (
+                SqlType::Mapped(quote!()),
+                ColumnType::Kind("Text"),
+                nullable,
+            )
         }
     }
 }

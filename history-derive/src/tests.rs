@@ -24,7 +24,10 @@ fn check_snapshot(name: &str, input: proc_macro2::TokenStream) {
     }
     let stored = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("{}: {err}; bless with HISTORY_BLESS=1", path.display()));
-    assert_eq!(stored, pretty, "expansion of `{name}` changed; bless with HISTORY_BLESS=1 if intended");
+    assert_eq!(
+        stored, pretty,
+        "expansion of `{name}` changed; bless with HISTORY_BLESS=1 if intended"
+    );
 }
 
 #[test]

@@ -76,7 +76,9 @@ pub fn map_rust_type(ty: &Type) -> Result<Mapped, Unmapped> {
         ("Uuid", None) if cfg!(feature = "uuid") => (quote!(Uuid), "Uuid"),
         ("Uuid", None) => return Err(Unmapped::NeedsFeature("uuid")),
         ("Value", None) if cfg!(feature = "serde_json") => (quote!(Json), "Json"),
-        ("Value", None) if path_mentions(ty, "serde_json") => return Err(Unmapped::NeedsFeature("serde_json")),
+        ("Value", None) if path_mentions(ty, "serde_json") => {
+            return Err(Unmapped::NeedsFeature("serde_json"))
+        }
         ("BigDecimal", None) if cfg!(feature = "bigdecimal") => (quote!(Numeric), "Numeric"),
         ("BigDecimal", None) => return Err(Unmapped::NeedsFeature("bigdecimal")),
         _ => return Err(Unmapped::Unknown),

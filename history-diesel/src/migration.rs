@@ -49,7 +49,9 @@ pub fn write_migration(
     if version.is_empty() || version.contains(['/', '\\']) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("invalid migration version {version:?}: expected something like 2026-11-22-120000"),
+            format!(
+                "invalid migration version {version:?}: expected something like 2026-11-22-120000"
+            ),
         ));
     }
     let folder = dir

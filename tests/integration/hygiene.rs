@@ -36,7 +36,10 @@ fn expands_cleanly_with_std_names_shadowed() {
         name: "w".into(),
         size: ::core::option::Option::None,
     };
-    assert_eq!((widget.id, widget.name.as_str(), widget.size), (1, "w", ::core::option::Option::None));
+    assert_eq!(
+        (widget.id, widget.name.as_str(), widget.size),
+        (1, "w", ::core::option::Option::None)
+    );
     let record = HistoricalWidget {
         history_id: 1,
         id: 1,

@@ -11,10 +11,16 @@ use history_diesel::{write_migration, Dialect, HistoricalRecords, HistoryTableSp
 
 use crate::models::{EveryType, Order, Tag};
 
-const SPECS: [HistoryTableSpec; 3] = [Order::HISTORY_TABLE, EveryType::HISTORY_TABLE, Tag::HISTORY_TABLE];
+const SPECS: [HistoryTableSpec; 3] = [
+    Order::HISTORY_TABLE,
+    EveryType::HISTORY_TABLE,
+    Tag::HISTORY_TABLE,
+];
 
 fn migrations_dir(dialect: Dialect) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dialect.name())
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dialect.name())
 }
 
 #[test]
@@ -23,7 +29,8 @@ fn committed_migrations_equal_the_generated_sql() {
     for dialect in Dialect::ALL {
         for (i, spec) in SPECS.iter().enumerate() {
             let version = format!("2026-11-22-00000{i}");
-            let folder = migrations_dir(dialect).join(format!("{version}_{}", spec.migration_name()));
+            let folder =
+                migrations_dir(dialect).join(format!("{version}_{}", spec.migration_name()));
             if bless {
                 write_migration(migrations_dir(dialect), &version, spec, dialect).unwrap();
             }
@@ -31,9 +38,17 @@ fn committed_migrations_equal_the_generated_sql() {
             for (file, generated) in [("up.sql", &sql.up), ("down.sql", &sql.down)] {
                 let path = folder.join(file);
                 let committed = std::fs::read_to_string(&path).unwrap_or_else(|err| {
-                    panic!("{}: {err}; run with HISTORY_BLESS=1 to write it", path.display())
+                    panic!(
+                        "{}: {err}; run with HISTORY_BLESS=1 to write it",
+                        path.display()
+                    )
                 });
-                assert_eq!(&committed, generated, "{} differs from the generated SQL", path.display());
+                assert_eq!(
+                    &committed,
+                    generated,
+                    "{} differs from the generated SQL",
+                    path.display()
+                );
             }
         }
     }
@@ -61,7 +76,10 @@ CREATE INDEX "historical_orders_history_date_idx" ON "historical_orders" ("histo
 CREATE INDEX "historical_orders_history_user_id_idx" ON "historical_orders" ("history_user_id");
 "#
     );
-    assert_eq!(Order::history_migration(Dialect::Postgres).down, "DROP TABLE \"historical_orders\";\n");
+    assert_eq!(
+        Order::history_migration(Dialect::Postgres).down,
+        "DROP TABLE \"historical_orders\";\n"
+    );
 }
 
 #[test]
@@ -69,5 +87,8 @@ fn mysql_indexes_a_text_primary_key_as_varchar() {
     let up = Tag::history_migration(Dialect::Mysql).up;
     assert!(up.contains("`code` VARCHAR(255) NOT NULL,"), "{up}");
     assert!(up.contains("`label` TEXT NOT NULL,"), "{up}");
-    assert!(up.contains("`history_id` BINARY(16) NOT NULL PRIMARY KEY,"), "{up}");
+    assert!(
+        up.contains("`history_id` BINARY(16) NOT NULL PRIMARY KEY,"),
+        "{up}"
+    );
 }

@@ -15,7 +15,17 @@ diesel::table! {
 }
 
 /// The model of the project's issue: one field left out of history.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, Insertable, HistoricalRecords)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Identifiable,
+    AsChangeset,
+    Insertable,
+    HistoricalRecords,
+)]
 #[diesel(table_name = orders)]
 #[history(exclude(internal_notes))]
 pub struct Order {

@@ -118,7 +118,11 @@ struct IndexColumn {
     column_name: String,
 }
 
-fn index_columns(conn: &mut MysqlConnection, table: &str, primary: bool) -> Vec<(String, Vec<String>)> {
+fn index_columns(
+    conn: &mut MysqlConnection,
+    table: &str,
+    primary: bool,
+) -> Vec<(String, Vec<String>)> {
     let filter = if primary { "=" } else { "<>" };
     let rows: Vec<IndexColumn> = diesel::sql_query(format!(
         "SELECT CAST(INDEX_NAME AS CHAR) AS index_name, CAST(COLUMN_NAME AS CHAR) AS column_name \
@@ -129,7 +133,10 @@ fn index_columns(conn: &mut MysqlConnection, table: &str, primary: bool) -> Vec<
     .bind::<Text, _>(table)
     .load(conn)
     .expect("information_schema.STATISTICS");
-    group_index_columns(rows.into_iter().map(|row| (row.index_name, row.column_name)))
+    group_index_columns(
+        rows.into_iter()
+            .map(|row| (row.index_name, row.column_name)),
+    )
 }
 
 impl Inspect for MysqlConnection {
@@ -199,7 +206,8 @@ pub struct MyExtra {
 #[test]
 fn mysql_types_round_trip_and_keep_their_column_types() {
     let mut conn = connect();
-    conn.batch_execute(&MyExtra::history_migration(DIALECT).up).unwrap();
+    conn.batch_execute(&MyExtra::history_migration(DIALECT).up)
+        .unwrap();
     let record = HistoricalMyExtra {
         history_id: 0,
         id: 1 << 40,
@@ -223,10 +231,19 @@ fn mysql_types_round_trip_and_keep_their_column_types() {
         .select(HistoricalMyExtra::as_select())
         .first(&mut *conn)
         .unwrap();
-    assert_eq!(loaded, HistoricalMyExtra { history_id: loaded.history_id, ..record.clone() });
+    assert_eq!(
+        loaded,
+        HistoricalMyExtra {
+            history_id: loaded.history_id,
+            ..record.clone()
+        }
+    );
 
     let columns = conn.columns("historical_my_extras");
-    let types: Vec<(&str, &str)> = columns.iter().map(|c| (c.name.as_str(), c.ty.as_str())).collect();
+    let types: Vec<(&str, &str)> = columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.ty.as_str()))
+        .collect();
     assert_eq!(
         types[1..6],
         [

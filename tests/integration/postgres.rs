@@ -100,7 +100,11 @@ struct IndexColumn {
     column_name: String,
 }
 
-fn index_columns(conn: &mut PgConnection, table: &str, primary: bool) -> Vec<(String, Vec<String>)> {
+fn index_columns(
+    conn: &mut PgConnection,
+    table: &str,
+    primary: bool,
+) -> Vec<(String, Vec<String>)> {
     let rows: Vec<IndexColumn> = diesel::sql_query(
         "SELECT i.relname::text AS index_name, a.attname::text AS column_name \
          FROM pg_index x \
@@ -114,7 +118,10 @@ fn index_columns(conn: &mut PgConnection, table: &str, primary: bool) -> Vec<(St
     .bind::<Bool, _>(primary)
     .load(conn)
     .expect("pg_index");
-    group_index_columns(rows.into_iter().map(|row| (row.index_name, row.column_name)))
+    group_index_columns(
+        rows.into_iter()
+            .map(|row| (row.index_name, row.column_name)),
+    )
 }
 
 impl Inspect for PgConnection {
@@ -182,7 +189,8 @@ pub struct PgExtra {
 #[test]
 fn postgres_types_round_trip_and_keep_their_column_types() {
     let mut conn = connect();
-    conn.batch_execute(&PgExtra::history_migration(DIALECT).up).unwrap();
+    conn.batch_execute(&PgExtra::history_migration(DIALECT).up)
+        .unwrap();
     let user = uuid::Uuid::new_v4();
     let record = HistoricalPgExtra {
         history_id: 0,
@@ -206,14 +214,23 @@ fn postgres_types_round_trip_and_keep_their_column_types() {
         .select(HistoricalPgExtra::as_select())
         .first(&mut *conn)
         .unwrap();
-    assert_eq!(loaded, HistoricalPgExtra { history_id: loaded.history_id, ..record });
+    assert_eq!(
+        loaded,
+        HistoricalPgExtra {
+            history_id: loaded.history_id,
+            ..record
+        }
+    );
 
     let types: Vec<(String, String)> = conn
         .columns("historical_pg_extras")
         .into_iter()
         .map(|c| (c.name, c.ty))
         .collect();
-    let types: Vec<(&str, &str)> = types.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let types: Vec<(&str, &str)> = types
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
     assert_eq!(
         types[1..7],
         [

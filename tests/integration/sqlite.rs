@@ -115,11 +115,17 @@ impl Inspect for SqliteConnection {
         .bind::<Text, _>(table)
         .load(self)
         .expect("pragma_index_list");
-        crate::support::group_index_columns(rows.into_iter().map(|row| (row.index_name, row.column_name)))
+        crate::support::group_index_columns(
+            rows.into_iter()
+                .map(|row| (row.index_name, row.column_name)),
+        )
     }
 
     fn primary_key(&mut self, table: &str) -> Vec<String> {
-        let mut keys: Vec<TableInfo> = table_info(self, table).into_iter().filter(|info| info.pk > 0).collect();
+        let mut keys: Vec<TableInfo> = table_info(self, table)
+            .into_iter()
+            .filter(|info| info.pk > 0)
+            .collect();
         keys.sort_by_key(|info| info.pk);
         keys.into_iter().map(|info| info.name).collect()
     }
@@ -153,12 +159,17 @@ fn history_dates_are_stored_as_sortable_utc_text() {
         #[diesel(sql_type = Text)]
         history_date: String,
     }
-    let stored: Vec<Stored> = diesel::sql_query("SELECT history_date FROM historical_orders ORDER BY history_date")
-        .load(&mut *conn)
-        .unwrap();
+    let stored: Vec<Stored> =
+        diesel::sql_query("SELECT history_date FROM historical_orders ORDER BY history_date")
+            .load(&mut *conn)
+            .unwrap();
     let stored: Vec<&str> = stored.iter().map(|row| row.history_date.as_str()).collect();
     assert_eq!(
         stored,
-        ["2026-11-22 10:00:00", "2026-11-22 10:00:00.000005", "2026-11-22 10:00:00.123456"]
+        [
+            "2026-11-22 10:00:00",
+            "2026-11-22 10:00:00.000005",
+            "2026-11-22 10:00:00.123456"
+        ]
     );
 }

@@ -64,7 +64,8 @@ impl<C> DerefMut for TestConn<C> {
 
 /// A UTC instant with microseconds, the precision history dates keep.
 pub fn at(day: u32, hour: u32, micros: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap() + chrono::Duration::microseconds(i64::from(micros))
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+        + chrono::Duration::microseconds(i64::from(micros))
 }
 
 pub fn date(day: u32) -> NaiveDate {
@@ -73,7 +74,10 @@ pub fn date(day: u32) -> NaiveDate {
 
 /// The (name, type) pairs of `columns`, for comparing with an expected list.
 pub fn names_and_types(columns: &[Column]) -> Vec<(&str, &str)> {
-    columns.iter().map(|column| (column.name.as_str(), column.ty.as_str())).collect()
+    columns
+        .iter()
+        .map(|column| (column.name.as_str(), column.ty.as_str()))
+        .collect()
 }
 
 /// The test bodies of one backend. The invoking module provides `DIALECT`,
@@ -359,7 +363,9 @@ macro_rules! backend_suite {
 pub(crate) use backend_suite;
 
 /// Groups (index, column) rows, already ordered by index then position.
-pub fn group_index_columns(rows: impl IntoIterator<Item = (String, String)>) -> Vec<(String, Vec<String>)> {
+pub fn group_index_columns(
+    rows: impl IntoIterator<Item = (String, String)>,
+) -> Vec<(String, Vec<String>)> {
     let mut indexes: Vec<(String, Vec<String>)> = Vec::new();
     for (index, column) in rows {
         match indexes.last_mut() {

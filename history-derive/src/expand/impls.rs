@@ -1,8 +1,8 @@
 //! The trait impls that link the model to its history, the static table
 //! description, and the compile-time check of every column's SQL type.
 
-use proc_macro2::{Ident, TokenStream};
-use quote::{quote, quote_spanned};
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
 
 use super::private;
 use crate::attr::{ChangeReason, HistoryIdKind};
@@ -38,15 +38,18 @@ pub fn trait_impls(model: &Model) -> TokenStream {
     // One call per column, spanned on the field, so a mismatch between the
     // model, its `table!` and the history table points at the field.
     let checks = model.fields.iter().map(|field| {
-        let column = &field.column;
-        quote_spanned! {field.type_span()=>
+        let span = field.type_span();
+        let column = respan(field.column.to_token_stream(), span);
+        let history_table = respan(history_table.to_token_stream(), span);
+        let table_path = respan(table_path.to_token_stream(), span);
+        quote_spanned! {span=>
             #private::assert_same_sql_type::<#history_table::#column, #table_path::#column>();
         }
     });
 
-    let same_query = table_path.get_ident().map(|source| {
-        quote!(::diesel::allow_tables_to_appear_in_same_query!(#source, #history_table);)
-    });
+    let same_query = table_path.get_ident().map(
+        |source| quote!(::diesel::allow_tables_to_appear_in_same_query!(#source, #history_table);),
+    );
 
     quote! {
         const _: () = {
@@ -147,4 +150,22 @@ fn table_spec(model: &Model) -> TokenStream {
             change_reason: #change_reason,
         }
     }
+}
+
+/// The same tokens, all pointing at `span`: a failed check then points at the
+/// field's type rather than at wherever each name was written.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }

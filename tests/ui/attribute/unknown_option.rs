@@ -8,7 +8,7 @@ diesel::table! {
     }
 }
 
-#[derive(HistoricalRecords)]
+#[derive(Queryable, HistoricalRecords)]
 #[diesel(table_name = orders)]
 #[history(tabel_name = order_history)]
 pub struct Order {

@@ -28,7 +28,7 @@ diesel::table! {
     table_name = order_audit,
     struct_name = OrderVersion,
     exclude(internal_notes),
-    user_id_type = uuid::Uuid,
+    user_id_type = i32,
     history_id = uuid,
     change_reason = text
 )]

@@ -1,0 +1,15 @@
+use diesel::prelude::*;
+use history_diesel::HistoricalRecords;
+
+diesel::table! {
+    orders (id) {
+        id -> Integer,
+        status -> Text,
+    }
+}
+
+#[derive(Queryable, HistoricalRecords)]
+#[diesel(table_name = orders)]
+pub struct Order(pub i32, pub String);
+
+fn main() {}

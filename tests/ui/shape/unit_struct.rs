@@ -1,0 +1,15 @@
+use diesel::deserialize::FromSqlRow;
+use history_diesel::HistoricalRecords;
+
+diesel::table! {
+    orders (id) {
+        id -> Integer,
+        status -> Text,
+    }
+}
+
+#[derive(FromSqlRow, HistoricalRecords)]
+#[diesel(table_name = orders)]
+pub struct Order;
+
+fn main() {}
