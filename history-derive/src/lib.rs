@@ -2,9 +2,9 @@
 //!
 //! Use it through `history-diesel`, which re-exports it and documents the
 //! generated items and the `#[history(...)]` attributes. This crate's own
-//! layout follows the usual derive shape: [`attr`] turns tokens into typed
-//! options, [`model`] applies defaults and validates them into a plain
-//! [`model::Model`], and [`expand`] turns a valid model into code.
+//! layout follows the usual derive shape: `attr` turns tokens into typed
+//! options, `model` applies defaults and validates them into a plain
+//! `model::Model`, and `expand` turns a valid model into code.
 #![forbid(unsafe_code)]
 
 mod attr;
