@@ -316,7 +316,7 @@ fn eq_value<T>(
     parse: impl FnOnce(TokenStream) -> syn::Result<T>,
 ) -> syn::Result<T> {
     match value {
-        Value::Eq(tokens) if !tokens.is_empty() => parse_with_help(keyword, tokens, example, parse),
+        Value::Eq(tokens) => parse_with_help(keyword, tokens, example, parse),
         _ => Err(malformed(keyword.span(), keyword, None, example)),
     }
 }
@@ -328,9 +328,7 @@ fn list_value<T>(
     parse: impl FnOnce(TokenStream) -> syn::Result<T>,
 ) -> syn::Result<T> {
     match value {
-        Value::List(tokens) if !tokens.is_empty() => {
-            parse_with_help(keyword, tokens, example, parse)
-        }
+        Value::List(tokens) => parse_with_help(keyword, tokens, example, parse),
         _ => Err(malformed(keyword.span(), keyword, None, example)),
     }
 }
@@ -344,6 +342,9 @@ fn parse_with_help<T>(
     example: &str,
     parse: impl FnOnce(TokenStream) -> syn::Result<T>,
 ) -> syn::Result<T> {
+    if tokens.is_empty() {
+        return Err(malformed(keyword.span(), keyword, None, example));
+    }
     let span = tokens
         .clone()
         .into_iter()

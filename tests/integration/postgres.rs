@@ -145,15 +145,8 @@ impl Inspect for PgConnection {
             .collect()
     }
 
-    fn indexes(&mut self, table: &str) -> Vec<(String, Vec<String>)> {
-        index_columns(self, table, false)
-    }
-
-    fn primary_key(&mut self, table: &str) -> Vec<String> {
-        index_columns(self, table, true)
-            .into_iter()
-            .flat_map(|(_, columns)| columns)
-            .collect()
+    fn index_columns(&mut self, table: &str, primary: bool) -> Vec<(String, Vec<String>)> {
+        index_columns(self, table, primary)
     }
 }
 

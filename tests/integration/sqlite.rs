@@ -5,7 +5,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 use history_diesel::Dialect;
 
-use crate::support::{backend_suite, Column, Inspect, TestConn};
+use crate::support::{backend_suite, group_index_columns, Column, Inspect, TestConn};
 
 type Conn = TestConn<SqliteConnection>;
 
@@ -106,7 +106,19 @@ impl Inspect for SqliteConnection {
             .collect()
     }
 
-    fn indexes(&mut self, table: &str) -> Vec<(String, Vec<String>)> {
+    fn index_columns(&mut self, table: &str, primary: bool) -> Vec<(String, Vec<String>)> {
+        if primary {
+            // SQLite reports the key of a rowid table in table_info, not as an index.
+            let mut keys: Vec<TableInfo> = table_info(self, table)
+                .into_iter()
+                .filter(|info| info.pk > 0)
+                .collect();
+            keys.sort_by_key(|info| info.pk);
+            return vec![(
+                "primary".to_owned(),
+                keys.into_iter().map(|info| info.name).collect(),
+            )];
+        }
         let rows: Vec<IndexColumn> = diesel::sql_query(
             "SELECT il.name AS index_name, ii.name AS column_name \
              FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii \
@@ -115,19 +127,10 @@ impl Inspect for SqliteConnection {
         .bind::<Text, _>(table)
         .load(self)
         .expect("pragma_index_list");
-        crate::support::group_index_columns(
+        group_index_columns(
             rows.into_iter()
                 .map(|row| (row.index_name, row.column_name)),
         )
-    }
-
-    fn primary_key(&mut self, table: &str) -> Vec<String> {
-        let mut keys: Vec<TableInfo> = table_info(self, table)
-            .into_iter()
-            .filter(|info| info.pk > 0)
-            .collect();
-        keys.sort_by_key(|info| info.pk);
-        keys.into_iter().map(|info| info.name).collect()
     }
 }
 

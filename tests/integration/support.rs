@@ -19,10 +19,23 @@ pub struct Column {
 pub trait Inspect {
     /// Columns in table order; empty when the table does not exist.
     fn columns(&mut self, table: &str) -> Vec<Column>;
-    /// Secondary indexes as (name, columns in index order), sorted by name.
-    fn indexes(&mut self, table: &str) -> Vec<(String, Vec<String>)>;
+
+    /// The primary key (`primary`) or the secondary indexes, as (name,
+    /// columns in index order), sorted by name.
+    fn index_columns(&mut self, table: &str, primary: bool) -> Vec<(String, Vec<String>)>;
+
+    /// Secondary indexes.
+    fn indexes(&mut self, table: &str) -> Vec<(String, Vec<String>)> {
+        self.index_columns(table, false)
+    }
+
     /// Primary-key columns in key order.
-    fn primary_key(&mut self, table: &str) -> Vec<String>;
+    fn primary_key(&mut self, table: &str) -> Vec<String> {
+        self.index_columns(table, true)
+            .into_iter()
+            .flat_map(|(_, columns)| columns)
+            .collect()
+    }
 }
 
 /// A connection held together with the lock of the server it talks to:
