@@ -27,6 +27,11 @@ pub trait HistoricalRecords: Sized {
     type HistoryPrimaryKey;
     /// The history table's tracked columns as a tuple, in field order.
     type TrackedColumns;
+    /// The model's primary-key value, owned (`i32`, `String`, a tuple for a
+    /// composite key).
+    type Id: Clone;
+    /// The Diesel SQL type of `history_user_id`, without `Nullable`.
+    type UserIdSqlType;
 
     /// The description of the history table.
     const HISTORY_TABLE: HistoryTableSpec;
@@ -36,6 +41,9 @@ pub trait HistoricalRecords: Sized {
 
     /// The history table's tracked columns, as a value for `select`.
     fn tracked_columns() -> Self::TrackedColumns;
+
+    /// This row's primary-key value.
+    fn history_key(&self) -> Self::Id;
 
     /// The migration that creates the history table, for `dialect`.
     fn history_migration(dialect: Dialect) -> MigrationSql {

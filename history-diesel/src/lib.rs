@@ -64,19 +64,27 @@
 extern crate self as history_diesel;
 
 mod backend;
+mod context;
+mod error;
 mod migration;
+mod write;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use backend::HistoryBackend;
+pub use context::HistoryContext;
+pub use error::HistoryError;
 pub use history_core::columns;
 pub use history_core::{
     ChangeReasonColumn, ColumnSpec, ColumnType, Dialect, HistoricalRecords, HistoryIdKind,
     HistoryRecord, HistoryTableSpec, HistoryType, MigrationSql, ParseHistoryTypeError, SqlKind,
 };
 pub use migration::write_migration;
+pub use write::{
+    BulkOptions, InsertRows, KeySqlType, UserIdOf, WriteBackend, WriteWithHistory, KEY_CHUNK,
+};
 
 /// Bridges between history columns and their Rust types (`history_date`, a UUID `history_id`).
 pub mod sql_types {

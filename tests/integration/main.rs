@@ -7,6 +7,7 @@ mod hygiene;
 mod migration_sql;
 mod models;
 mod support;
+mod writes;
 
 mod sqlite;
 

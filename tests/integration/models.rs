@@ -101,3 +101,24 @@ pub struct Tag {
     pub code: String,
     pub label: String,
 }
+
+/// A new order, the way a Diesel user inserts one.
+#[derive(Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrder<'a> {
+    pub status: &'a str,
+    pub total: f64,
+    pub customer_notes: &'a str,
+    pub internal_notes: &'a str,
+}
+
+impl<'a> NewOrder<'a> {
+    pub fn new(status: &'a str, total: f64) -> Self {
+        NewOrder {
+            status,
+            total,
+            customer_notes: "",
+            internal_notes: "secret",
+        }
+    }
+}

@@ -362,6 +362,8 @@ macro_rules! backend_suite {
             assert!(err.to_string().to_lowercase().contains(CHECK_VIOLATION), "{err}");
         }
 
+        crate::writes::write_suite!();
+
         #[test]
         fn down_migration_drops_the_history_table() {
             let mut conn = connect();

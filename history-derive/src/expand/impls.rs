@@ -29,6 +29,29 @@ pub fn trait_impls(model: &Model) -> TokenStream {
         keys => quote!((#(#keys,)*)),
     };
 
+    let key_fields: Vec<&crate::model::Field> = model
+        .primary_key
+        .iter()
+        .filter_map(|column| model.fields.iter().find(|field| &field.column == column))
+        .collect();
+    let (id_type, key_value) = match key_fields.as_slice() {
+        [field] => {
+            let (ty, name) = (&field.ty, &field.ident);
+            (
+                quote!(#ty),
+                quote!(::core::clone::Clone::clone(&self.#name)),
+            )
+        }
+        fields => {
+            let types = fields.iter().map(|field| &field.ty);
+            let names = fields.iter().map(|field| &field.ident);
+            (
+                quote!((#(#types,)*)),
+                quote!((#(::core::clone::Clone::clone(&self.#names),)*)),
+            )
+        }
+    };
+    let user_id_sql = &model.user_id_sql;
     let spec = table_spec(model);
     let history_id_type = match model.history_id {
         HistoryIdKind::Integer => quote!(i64),
@@ -60,6 +83,8 @@ pub fn trait_impls(model: &Model) -> TokenStream {
                 type HistoryTable = #history_table::table;
                 type HistoryPrimaryKey = #primary_key;
                 type TrackedColumns = (#(#tracked,)*);
+                type Id = #id_type;
+                type UserIdSqlType = #user_id_sql;
 
                 const HISTORY_TABLE: #private::HistoryTableSpec = #spec;
 
@@ -69,6 +94,10 @@ pub fn trait_impls(model: &Model) -> TokenStream {
 
                 fn tracked_columns() -> Self::TrackedColumns {
                     (#(#tracked,)*)
+                }
+
+                fn history_key(&self) -> Self::Id {
+                    #key_value
                 }
             }
 

@@ -1,0 +1,221 @@
+//! Who, why and when: the metadata every history record carries.
+
+use std::any::Any;
+use std::cell::RefCell;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::HistoryError;
+use crate::{ChangeReasonColumn, HistoryTableSpec};
+
+/// The acting user, the change reason and, for imports, the history date of
+/// a write. Passed explicitly to every write with history.
+///
+/// A web application can also set a default for the current thread with
+/// [`HistoryContext::scope`] (in middleware, say); an explicit value always
+/// wins over the scoped one, field by field.
+///
+/// ```
+/// use history_diesel::HistoryContext;
+///
+/// let ctx = HistoryContext::new().user(7).reason("customer asked");
+/// assert_eq!(ctx.get_user(), Some(&7));
+/// assert_eq!(ctx.get_reason(), Some("customer asked"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct HistoryContext<U = i64> {
+    user: Option<U>,
+    reason: Option<String>,
+    date: Option<DateTime<Utc>>,
+    require_user: bool,
+    skip_history: bool,
+}
+
+impl<U> Default for HistoryContext<U> {
+    fn default() -> Self {
+        HistoryContext {
+            user: None,
+            reason: None,
+            date: None,
+            require_user: false,
+            skip_history: false,
+        }
+    }
+}
+
+impl<U> HistoryContext<U> {
+    /// An empty context: no user, no reason, the current time.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The acting user's id.
+    pub fn user(mut self, user: U) -> Self {
+        self.user = Some(user);
+        self
+    }
+
+    /// Why the change is made.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The history date to record instead of now (imports, backfills).
+    pub fn at(mut self, date: DateTime<Utc>) -> Self {
+        self.date = Some(date);
+        self
+    }
+
+    /// Refuse to write when no user is given or in scope
+    /// ([`HistoryError::UserRequired`]); without it a missing user is NULL.
+    pub fn require_user(mut self) -> Self {
+        self.require_user = true;
+        self
+    }
+
+    /// Write the data only, without a history record, for this call.
+    pub fn without_history(mut self) -> Self {
+        self.skip_history = true;
+        self
+    }
+
+    /// The explicit user.
+    pub fn get_user(&self) -> Option<&U> {
+        self.user.as_ref()
+    }
+
+    /// The explicit reason.
+    pub fn get_reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// The explicit date.
+    pub fn get_date(&self) -> Option<DateTime<Utc>> {
+        self.date
+    }
+}
+
+/// A scoped context and the name of its user id type, for the error when a
+/// write expects another.
+struct Scoped {
+    context: Box<dyn Any>,
+    user_type: &'static str,
+}
+
+thread_local! {
+    static SCOPED: RefCell<Vec<Scoped>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<U: Clone + 'static> HistoryContext<U> {
+    /// Runs `f` with this context as the thread's default for every write
+    /// whose explicit context leaves a field empty. Scopes nest; the inner one
+    /// wins. Name the user id type (`HistoryContext::<i64>::new()`): a write
+    /// whose model has another one fails with
+    /// [`HistoryError::ScopedUserType`] rather than losing the user.
+    ///
+    /// ```
+    /// use history_diesel::HistoryContext;
+    ///
+    /// let seen = HistoryContext::<i64>::new().user(1).scope(|| {
+    ///     HistoryContext::<i64>::new().reason("import").resolved_user()
+    /// });
+    /// assert_eq!(seen, Some(1));
+    /// ```
+    pub fn scope<R>(self, f: impl FnOnce() -> R) -> R {
+        struct Pop;
+        impl Drop for Pop {
+            fn drop(&mut self) {
+                SCOPED.with(|stack| stack.borrow_mut().pop());
+            }
+        }
+        SCOPED.with(|stack| {
+            stack.borrow_mut().push(Scoped {
+                context: Box::new(self),
+                user_type: std::any::type_name::<U>(),
+            })
+        });
+        let _pop = Pop;
+        f()
+    }
+
+    /// This context with empty fields filled from the innermost scope; the
+    /// scope's user id type when it is not `U`.
+    fn try_resolved(&self) -> Result<HistoryContext<U>, &'static str> {
+        let scoped = SCOPED.with(|stack| match stack.borrow().last() {
+            None => Ok(None),
+            Some(top) => match top.context.downcast_ref::<HistoryContext<U>>() {
+                Some(context) => Ok(Some(context.clone())),
+                None => Err(top.user_type),
+            },
+        })?;
+        let Some(scoped) = scoped else {
+            return Ok(self.clone());
+        };
+        Ok(HistoryContext {
+            user: self.user.clone().or(scoped.user),
+            reason: self.reason.clone().or(scoped.reason),
+            date: self.date.or(scoped.date),
+            require_user: self.require_user || scoped.require_user,
+            skip_history: self.skip_history || scoped.skip_history,
+        })
+    }
+
+    /// This context with empty fields filled from the innermost scope (a
+    /// scope of another user id type is not used).
+    pub fn resolved(&self) -> HistoryContext<U> {
+        self.try_resolved().unwrap_or_else(|_| self.clone())
+    }
+
+    /// The user a write would record: explicit, else scoped.
+    pub fn resolved_user(&self) -> Option<U> {
+        self.resolved().user
+    }
+
+    /// Resolves the context for one write of the model `spec` describes, and
+    /// checks it. `None` when the call writes without history.
+    pub(crate) fn meta_for(
+        &self,
+        spec: &HistoryTableSpec,
+    ) -> Result<Option<HistoryMeta<U>>, HistoryError> {
+        let ctx = self
+            .try_resolved()
+            .map_err(|scoped| HistoryError::ScopedUserType {
+                model: spec.model,
+                expected: std::any::type_name::<U>(),
+                scoped,
+            })?;
+        if ctx.skip_history {
+            return Ok(None);
+        }
+        if ctx.require_user && ctx.user.is_none() {
+            return Err(HistoryError::UserRequired { model: spec.model });
+        }
+        if let (Some(reason), ChangeReasonColumn::Varchar(max)) = (&ctx.reason, spec.change_reason)
+        {
+            let len = reason.chars().count();
+            if len > max as usize {
+                return Err(HistoryError::ReasonTooLong {
+                    model: spec.model,
+                    max,
+                    len,
+                });
+            }
+        }
+        Ok(Some(HistoryMeta {
+            // The application's clock, not the database's: one clock for every
+            // backend, and explicit dates for imports use the same path.
+            date: history_core::sql_types::UtcTimestamp::new(ctx.date.unwrap_or_else(Utc::now)),
+            user: ctx.user,
+            reason: ctx.reason,
+        }))
+    }
+}
+
+/// The resolved metadata of one write.
+#[derive(Debug, Clone)]
+pub(crate) struct HistoryMeta<U> {
+    pub(crate) date: history_core::sql_types::UtcTimestamp,
+    pub(crate) user: Option<U>,
+    pub(crate) reason: Option<String>,
+}

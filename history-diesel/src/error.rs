@@ -1,0 +1,86 @@
+use std::fmt;
+
+/// Why a write with history failed. Whatever the reason, nothing was kept:
+/// the data write and the history write happen in one transaction.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum HistoryError {
+    /// The database refused a statement.
+    Database(diesel::result::Error),
+    /// The context asked for a user ([`HistoryContext::require_user`](crate::HistoryContext::require_user))
+    /// and none was given or in scope.
+    UserRequired {
+        /// The model written.
+        model: &'static str,
+    },
+    /// The change reason is longer than the `history_change_reason` column.
+    ReasonTooLong {
+        /// The model written.
+        model: &'static str,
+        /// The column's length, in characters.
+        max: u32,
+        /// The reason's length, in characters.
+        len: usize,
+    },
+    /// The row to update or delete does not exist.
+    NotFound {
+        /// The model written.
+        model: &'static str,
+    },
+    /// The context in scope ([`HistoryContext::scope`](crate::HistoryContext::scope))
+    /// has another user id type than the model's history.
+    ScopedUserType {
+        /// The model written.
+        model: &'static str,
+        /// The model's user id type.
+        expected: &'static str,
+        /// The scoped context's user id type.
+        scoped: &'static str,
+    },
+    /// A bulk input contradicts itself or the table (a key twice, a key
+    /// that already exists).
+    Conflict {
+        /// The model written.
+        model: &'static str,
+        /// What the database or the check said.
+        detail: String,
+    },
+}
+
+impl fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HistoryError::Database(err) => write!(f, "database error: {err}"),
+            HistoryError::UserRequired { model } => {
+                write!(f, "a user is required to write history of {model}")
+            }
+            HistoryError::ReasonTooLong { model, max, len } => write!(
+                f,
+                "change reason of {len} characters is longer than the {max} that history of {model} keeps"
+            ),
+            HistoryError::ScopedUserType { model, expected, scoped } => write!(
+                f,
+                "the history context in scope has user ids of type {scoped}, history of {model} keeps {expected}"
+            ),
+            HistoryError::NotFound { model } => write!(f, "no {model} row with this key"),
+            HistoryError::Conflict { model, detail } => {
+                write!(f, "conflicting input for {model}: {detail}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HistoryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            HistoryError::Database(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for HistoryError {
+    fn from(err: diesel::result::Error) -> Self {
+        HistoryError::Database(err)
+    }
+}

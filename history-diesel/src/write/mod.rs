@@ -1,0 +1,667 @@
+//! Writing with history: every create, update and delete records its history
+//! in the same transaction, built from what the database holds afterwards
+//! (before, for a delete).
+//!
+//! What each backend costs, per call (`k` = number of key chunks of
+//! [`KEY_CHUNK`] rows; BEGIN/COMMIT not counted):
+//!
+//! | write | PostgreSQL, SQLite | MySQL |
+//! |---|---|---|
+//! | create (`n` rows, one batch) | `INSERT .. RETURNING`, history | reset id, `INSERT`, `SELECT` new rows, history |
+//! | update by key or filter | `UPDATE .. RETURNING key`, history | `SELECT key .. FOR UPDATE`, `UPDATE`, history |
+//! | delete by key or filter | SQLite: history, `DELETE`; PostgreSQL: `SELECT key .. FOR UPDATE`, history, `DELETE` | as PostgreSQL |
+
+mod sql;
+
+use std::marker::PhantomData;
+
+use diesel::connection::LoadConnection;
+use diesel::deserialize::FromSqlRow;
+use diesel::dsl::AsSelect as SelectBy;
+use diesel::expression::{AppearsOnTable, Expression, QueryMetadata, Selectable};
+use diesel::query_builder::{AsChangeset, QueryFragment};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, BoolOrNullableBool, HasSqlType, Nullable, Text, Timestamp};
+use diesel::{Connection, Insertable, RunQueryDsl, SelectableHelper, Table};
+use history_core::sql_types::UtcTimestamp;
+
+use self::sql::{
+    DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, RecordHistory, Rows, SelectKeys,
+    SelectWhere, UpdateWhere, WithUserSqlType,
+};
+use crate::context::{HistoryContext, HistoryMeta};
+use crate::error::HistoryError;
+use crate::{
+    Dialect, HistoricalRecords, HistoryBackend, HistoryRecord, HistoryTableSpec, HistoryType,
+};
+
+/// How many keys one statement names at most; longer inputs take one
+/// statement per chunk (bind limits: SQLite 32766, PostgreSQL and MySQL 65535).
+pub const KEY_CHUNK: usize = 1000;
+
+/// The Rust type of a model's `history_user_id`.
+pub type UserIdOf<M> = <<M as HistoricalRecords>::Record as HistoryRecord>::UserId;
+
+/// The SQL type of a model's primary key.
+pub type KeySqlType<M> =
+    <<<M as HistoricalRecords>::Table as Table>::PrimaryKey as Expression>::SqlType;
+
+/// The SQL type of a model's `Selectable` selection.
+type SelectionSqlType<M, DB> = <<M as Selectable<DB>>::SelectExpression as Expression>::SqlType;
+
+/// Options of the bulk writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkOptions {
+    /// Rows per statement.
+    pub batch_size: usize,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        BulkOptions { batch_size: 500 }
+    }
+}
+
+/// A Diesel backend that history of model `M` can be written to.
+///
+/// Implemented for SQLite, PostgreSQL and MySQL (with the matching feature)
+/// for every model whose types they support. It carries the statements of
+/// each write, so the user-facing methods of [`WriteWithHistory`] need one
+/// bound.
+pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
+    /// Runs the insert statements (each with its row count) and records a
+    /// `+` for every row, in one history statement per key chunk.
+    #[doc(hidden)]
+    fn create<C, V>(
+        conn: &mut C,
+        statements: Vec<(V, usize)>,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<Vec<M>, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        V: QueryFragment<Self>;
+
+    /// Updates the rows `filter` selects and records a `~` for each.
+    #[doc(hidden)]
+    fn update<C, W, Ch>(
+        conn: &mut C,
+        filter: W,
+        changes: Ch,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        W: QueryFragment<Self>,
+        Ch: QueryFragment<Self>;
+
+    /// Updates one row by key and records a `~`.
+    #[doc(hidden)]
+    fn update_key<C, Ch>(
+        conn: &mut C,
+        key: M::Id,
+        changes: Ch,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        Ch: QueryFragment<Self>;
+
+    /// Records a `-` for each row `filter` selects and deletes them.
+    #[doc(hidden)]
+    fn delete<C, W>(
+        conn: &mut C,
+        filter: W,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        W: QueryFragment<Self>;
+
+    /// Deletes one row by key, recording a `-`.
+    #[doc(hidden)]
+    fn delete_key<C>(
+        conn: &mut C,
+        key: M::Id,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>;
+}
+
+fn key_in<M: HistoricalRecords>(ids: &[M::Id]) -> KeyIn<'_, M::Id, KeySqlType<M>> {
+    KeyIn {
+        spec: &M::HISTORY_TABLE,
+        ids,
+        sql_type: PhantomData,
+    }
+}
+
+impl<M, DB> WriteBackend<M> for DB
+where
+    M: HistoricalRecords + Selectable<DB> + FromSqlRow<SelectionSqlType<M, DB>, DB> + 'static,
+    M::SelectExpression: QueryFragment<DB>,
+    SelectionSqlType<M, DB>: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    M::Id: ToSql<KeySqlType<M>, DB> + FromSqlRow<KeySqlType<M>, DB> + 'static,
+    UserIdOf<M>: Clone + 'static,
+    Option<UserIdOf<M>>: ToSql<Nullable<M::UserIdSqlType>, DB>,
+    DB: HistoryBackend
+        + HasSqlType<Timestamp>
+        + HasSqlType<Text>
+        + HasSqlType<BigInt>
+        + HasSqlType<KeySqlType<M>>
+        + HasSqlType<M::UserIdSqlType>
+        + QueryMetadata<KeySqlType<M>>
+        + QueryMetadata<SelectBy<M, DB>>
+        + 'static,
+    SelectBy<M, DB>: QueryFragment<DB>,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+    i64: ToSql<BigInt, DB>,
+    KeySqlType<M>: diesel::sql_types::SingleValue,
+    M::UserIdSqlType: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
+    DB: ReadBackBackend<M> + RecordBackend<M>,
+{
+    fn create<C, V>(
+        conn: &mut C,
+        statements: Vec<(V, usize)>,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<Vec<M>, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        V: QueryFragment<Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        let meta = ctx.meta_for(spec)?;
+        conn.transaction(|conn| {
+            let mut models: Vec<M> = Vec::new();
+            for (values, count) in statements {
+                let inserted = insert_returning::<M, C, V>(conn, values, count)?;
+                if inserted.len() != count {
+                    return Err(HistoryError::Conflict {
+                        model: spec.model,
+                        detail: format!(
+                            "inserted {count} rows but found {} by their keys; on MySQL the key must be AUTO_INCREMENT",
+                            inserted.len()
+                        ),
+                    });
+                }
+                models.extend(inserted);
+            }
+            if let Some(meta) = &meta {
+                let ids: Vec<M::Id> = models.iter().map(M::history_key).collect();
+                record::<M, C>(conn, &ids, HistoryType::Created, meta)?;
+            }
+            Ok(models)
+        })
+    }
+
+    fn update<C, W, Ch>(
+        conn: &mut C,
+        filter: W,
+        changes: Ch,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        W: QueryFragment<Self>,
+        Ch: QueryFragment<Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        let meta = ctx.meta_for(spec)?;
+        conn.transaction(|conn| {
+            let ids: Vec<M::Id> = if DB::DIALECT == Dialect::Mysql {
+                // Lock the rows first: no other writer changes them before their
+                // history is read.
+                let ids: Vec<M::Id> = Rows::<_, KeySqlType<M>>::of(SelectKeys {
+                    spec,
+                    filter,
+                    for_update: true,
+                })
+                .load(conn)?;
+                for chunk in ids.chunks(KEY_CHUNK) {
+                    UpdateWhere {
+                        spec,
+                        changes: &changes,
+                        filter: key_in::<M>(chunk),
+                        returning_key: false,
+                    }
+                    .execute(conn)?;
+                }
+                ids
+            } else {
+                // The UPDATE reports exactly the rows it changed, locked until commit.
+                Rows::<_, KeySqlType<M>>::of(UpdateWhere {
+                    spec,
+                    changes,
+                    filter,
+                    returning_key: true,
+                })
+                .load(conn)?
+            };
+            if let Some(meta) = &meta {
+                record::<M, C>(conn, &ids, HistoryType::Changed, meta)?;
+            }
+            Ok(ids.len())
+        })
+    }
+
+    fn update_key<C, Ch>(
+        conn: &mut C,
+        key: M::Id,
+        changes: Ch,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        Ch: QueryFragment<Self>,
+    {
+        let keys = [key];
+        <DB as WriteBackend<M>>::update(conn, key_in::<M>(&keys), changes, ctx)
+    }
+
+    fn delete<C, W>(
+        conn: &mut C,
+        filter: W,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        W: QueryFragment<Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        let meta = ctx.meta_for(spec)?;
+        conn.transaction(|conn| {
+            if DB::DIALECT == Dialect::Sqlite {
+                // SQLite has one writer: once the history INSERT holds the write
+                // lock, the DELETE sees exactly the rows it recorded.
+                if let Some(meta) = &meta {
+                    record_where::<M, C, _>(conn, &filter, HistoryType::Deleted, meta)?;
+                }
+                return Ok(DeleteWhere { spec, filter }.execute(conn)?);
+            }
+            let ids: Vec<M::Id> = Rows::<_, KeySqlType<M>>::of(SelectKeys {
+                spec,
+                filter,
+                for_update: true,
+            })
+            .load(conn)?;
+            if let Some(meta) = &meta {
+                record::<M, C>(conn, &ids, HistoryType::Deleted, meta)?;
+            }
+            let mut deleted = 0;
+            for chunk in ids.chunks(KEY_CHUNK) {
+                deleted += DeleteWhere {
+                    spec,
+                    filter: key_in::<M>(chunk),
+                }
+                .execute(conn)?;
+            }
+            Ok(deleted)
+        })
+    }
+
+    fn delete_key<C>(
+        conn: &mut C,
+        key: M::Id,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+    {
+        let keys = [key];
+        <DB as WriteBackend<M>>::delete(conn, key_in::<M>(&keys), ctx)
+    }
+}
+
+/// Inserts one statement's rows and reads them back as stored.
+fn insert_returning<M, C, V>(conn: &mut C, values: V, count: usize) -> Result<Vec<M>, HistoryError>
+where
+    M: HistoricalRecords + Selectable<C::Backend>,
+    C: LoadConnection,
+    C::Backend: HistoryBackend + ReadBackBackend<M>,
+    V: QueryFragment<C::Backend>,
+{
+    <C::Backend as ReadBackBackend<M>>::insert_returning(conn, values, count)
+}
+
+/// Inserting and reading back the new rows, behind one bound.
+trait ReadBackBackend<M>: diesel::backend::Backend {
+    fn insert_returning<C, V>(
+        conn: &mut C,
+        values: V,
+        count: usize,
+    ) -> Result<Vec<M>, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        V: QueryFragment<Self>;
+}
+
+impl<M, DB> ReadBackBackend<M> for DB
+where
+    M: HistoricalRecords + Selectable<DB> + FromSqlRow<SelectionSqlType<M, DB>, DB> + 'static,
+    M::SelectExpression: QueryFragment<DB>,
+    SelectionSqlType<M, DB>: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    SelectBy<M, DB>: QueryFragment<DB>,
+    DB: HistoryBackend + HasSqlType<BigInt> + QueryMetadata<SelectBy<M, DB>> + 'static,
+    i64: ToSql<BigInt, DB>,
+{
+    fn insert_returning<C, V>(conn: &mut C, values: V, count: usize) -> Result<Vec<M>, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        V: QueryFragment<Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        if DB::DIALECT == Dialect::Mysql {
+            // No RETURNING: read the new rows back by their auto-increment keys.
+            // The reset makes a table without one fail the caller's count check
+            // instead of matching rows of an earlier insert.
+            Fixed("DO LAST_INSERT_ID(0)").execute(conn)?;
+            InsertValues::<V, SelectBy<M, DB>> {
+                spec,
+                values,
+                returning: None,
+            }
+            .execute(conn)
+            .map_err(|err| conflict(spec, err))?;
+            Ok(Rows::<_, SelectBy<M, DB>>::of(SelectWhere {
+                spec,
+                selection: M::as_select(),
+                filter: LastInserted {
+                    spec,
+                    count: count as i64,
+                },
+            })
+            .load::<M>(conn)?)
+        } else {
+            Rows::<_, SelectBy<M, DB>>::of(InsertValues {
+                spec,
+                values,
+                returning: Some(M::as_select()),
+            })
+            .load::<M>(conn)
+            .map_err(|err| conflict(spec, err))
+        }
+    }
+}
+
+/// Records `kind` for the rows with these keys, a statement per chunk.
+fn record<M, C>(
+    conn: &mut C,
+    ids: &[M::Id],
+    kind: HistoryType,
+    meta: &HistoryMeta<UserIdOf<M>>,
+) -> diesel::QueryResult<()>
+where
+    M: HistoricalRecords,
+    C: Connection,
+    C::Backend: RecordBackend<M> + HasSqlType<KeySqlType<M>>,
+    M::Id: ToSql<KeySqlType<M>, C::Backend>,
+{
+    for chunk in ids.chunks(KEY_CHUNK) {
+        record_where::<M, C, _>(conn, key_in::<M>(chunk), kind, meta)?;
+    }
+    Ok(())
+}
+
+/// Records `kind` for the rows `filter` selects.
+fn record_where<M, C, W>(
+    conn: &mut C,
+    filter: W,
+    kind: HistoryType,
+    meta: &HistoryMeta<UserIdOf<M>>,
+) -> diesel::QueryResult<usize>
+where
+    M: HistoricalRecords,
+    C: Connection,
+    C::Backend: RecordBackend<M>,
+    W: QueryFragment<C::Backend>,
+{
+    <C::Backend as RecordBackend<M>>::record_where(conn, filter, kind, meta)
+}
+
+/// Writing a history record: the statement and what it needs of a backend,
+/// behind one bound.
+trait RecordBackend<M: HistoricalRecords>: diesel::backend::Backend {
+    fn record_where<C, W>(
+        conn: &mut C,
+        filter: W,
+        kind: HistoryType,
+        meta: &HistoryMeta<UserIdOf<M>>,
+    ) -> diesel::QueryResult<usize>
+    where
+        C: Connection<Backend = Self>,
+        W: QueryFragment<Self>;
+}
+
+impl<M, DB> RecordBackend<M> for DB
+where
+    M: HistoricalRecords,
+    DB: diesel::backend::Backend
+        + HasSqlType<Timestamp>
+        + HasSqlType<Text>
+        + HasSqlType<M::UserIdSqlType>,
+    M::UserIdSqlType: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+    Option<UserIdOf<M>>: ToSql<Nullable<M::UserIdSqlType>, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+{
+    fn record_where<C, W>(
+        conn: &mut C,
+        filter: W,
+        kind: HistoryType,
+        meta: &HistoryMeta<UserIdOf<M>>,
+    ) -> diesel::QueryResult<usize>
+    where
+        C: Connection<Backend = Self>,
+        W: QueryFragment<Self>,
+    {
+        WithUserSqlType(
+            RecordHistory {
+                spec: &M::HISTORY_TABLE,
+                filter,
+                kind,
+                meta,
+            },
+            PhantomData::<M::UserIdSqlType>,
+        )
+        .execute(conn)
+    }
+}
+
+/// A unique violation while inserting is a conflict of the input.
+fn conflict(spec: &HistoryTableSpec, err: diesel::result::Error) -> HistoryError {
+    match err {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) => HistoryError::Conflict {
+            model: spec.model,
+            detail: info.message().to_owned(),
+        },
+        other => HistoryError::Database(other),
+    }
+}
+
+/// Rows of a bulk insert, and how a backend takes them: one multi-row
+/// `VALUES` per batch on PostgreSQL and MySQL; on SQLite, whose multi-row
+/// insert Diesel only builds inside its own statement types, one statement
+/// per row (in-process calls, not round trips). Implemented for every
+/// `Insertable` struct; a bound on the row type rather than on a slice keeps
+/// type inference at call sites simple.
+pub trait InsertRows<'r, Tab, DB: diesel::backend::Backend>: Sized {
+    /// The `VALUES` clause of one statement.
+    type Values: QueryFragment<DB>;
+    /// The statements inserting `rows`, each with its number of rows.
+    fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)>;
+}
+
+#[allow(unused_macros)] // unused when only the sqlite feature is on
+macro_rules! multi_row_insert {
+    ($backend:ty) => {
+        impl<'r, N: 'r, Tab> InsertRows<'r, Tab, $backend> for N
+        where
+            &'r [N]: Insertable<Tab>,
+            <&'r [N] as Insertable<Tab>>::Values: QueryFragment<$backend>,
+        {
+            type Values = <&'r [N] as Insertable<Tab>>::Values;
+
+            fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)> {
+                vec![(rows.values(), rows.len())]
+            }
+        }
+    };
+}
+
+#[cfg(feature = "postgres")]
+multi_row_insert!(diesel::pg::Pg);
+#[cfg(feature = "mysql")]
+multi_row_insert!(diesel::mysql::Mysql);
+
+#[cfg(feature = "sqlite")]
+impl<'r, N: 'r, Tab> InsertRows<'r, Tab, diesel::sqlite::Sqlite> for N
+where
+    &'r N: Insertable<Tab>,
+    <&'r N as Insertable<Tab>>::Values: QueryFragment<diesel::sqlite::Sqlite>,
+{
+    type Values = <&'r N as Insertable<Tab>>::Values;
+
+    fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)> {
+        rows.iter().map(|row| (row.values(), 1)).collect()
+    }
+}
+
+/// Writes with history, for every model with `#[derive(HistoricalRecords)]`.
+///
+/// Each call runs in one transaction (a savepoint inside yours): the data
+/// write and its history are kept together or not at all.
+pub trait WriteWithHistory: HistoricalRecords {
+    /// Inserts one row and records a `+`. Returns the row as stored, with
+    /// database defaults filled in.
+    fn create_with_history<C, N>(
+        conn: &mut C,
+        new: N,
+        ctx: &HistoryContext<UserIdOf<Self>>,
+    ) -> Result<Self, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: WriteBackend<Self>,
+        N: Insertable<Self::Table>,
+        N::Values: QueryFragment<C::Backend>,
+    {
+        let mut rows =
+            <C::Backend as WriteBackend<Self>>::create(conn, vec![(new.values(), 1)], ctx)?;
+        Ok(rows.remove(0))
+    }
+
+    /// Inserts many rows, `batch_size` per statement, and records a `+` for
+    /// each; all in one transaction. A key that repeats or already exists
+    /// fails the whole call with [`HistoryError::Conflict`].
+    fn bulk_create_with_history<'r, C, N>(
+        conn: &mut C,
+        rows: &'r [N],
+        ctx: &HistoryContext<UserIdOf<Self>>,
+        options: BulkOptions,
+    ) -> Result<Vec<Self>, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: WriteBackend<Self>,
+        N: InsertRows<'r, Self::Table, C::Backend>,
+    {
+        conn.transaction(|conn| {
+            let mut created = Vec::with_capacity(rows.len());
+            for chunk in rows.chunks(options.batch_size.max(1)) {
+                created.extend(<C::Backend as WriteBackend<Self>>::create(
+                    conn,
+                    N::statements(chunk),
+                    ctx,
+                )?);
+            }
+            Ok(created)
+        })
+    }
+
+    /// Saves this row's changes (its `AsChangeset`) and records a `~`.
+    /// [`HistoryError::NotFound`] when the row does not exist.
+    fn save_with_history<C>(
+        &self,
+        conn: &mut C,
+        ctx: &HistoryContext<UserIdOf<Self>>,
+    ) -> Result<(), HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: WriteBackend<Self>,
+        for<'a> &'a Self: AsChangeset<Target = Self::Table>,
+        for<'a> <&'a Self as AsChangeset>::Changeset: QueryFragment<C::Backend>,
+    {
+        match <C::Backend as WriteBackend<Self>>::update_key(
+            conn,
+            self.history_key(),
+            self.as_changeset(),
+            ctx,
+        )? {
+            0 => Err(HistoryError::NotFound {
+                model: Self::HISTORY_TABLE.model,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes this row and records a `-` with its last values.
+    /// [`HistoryError::NotFound`] when the row does not exist.
+    fn delete_with_history<C>(
+        &self,
+        conn: &mut C,
+        ctx: &HistoryContext<UserIdOf<Self>>,
+    ) -> Result<(), HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: WriteBackend<Self>,
+    {
+        match <C::Backend as WriteBackend<Self>>::delete_key(conn, self.history_key(), ctx)? {
+            0 => Err(HistoryError::NotFound {
+                model: Self::HISTORY_TABLE.model,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Updates every row `filter` selects with `changes` and records a `~`
+    /// for each, with the values after the update. Returns how many rows
+    /// changed. Rows are captured by the statement that changes them (or
+    /// locked first, on MySQL), so concurrent writers neither hide a row nor
+    /// get one recorded twice.
+    fn update_with_history<C, W, V>(
+        conn: &mut C,
+        filter: W,
+        changes: V,
+        ctx: &HistoryContext<UserIdOf<Self>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: WriteBackend<Self>,
+        W: Expression + AppearsOnTable<Self::Table> + QueryFragment<C::Backend>,
+        W::SqlType: BoolOrNullableBool,
+        V: AsChangeset<Target = Self::Table>,
+        V::Changeset: QueryFragment<C::Backend>,
+    {
+        <C::Backend as WriteBackend<Self>>::update(conn, filter, changes.as_changeset(), ctx)
+    }
+
+    /// Deletes every row `filter` selects and records a `-` for each, with
+    /// the values before the delete. Returns how many rows were deleted.
+    fn delete_where_with_history<C, W>(
+        conn: &mut C,
+        filter: W,
+        ctx: &HistoryContext<UserIdOf<Self>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: WriteBackend<Self>,
+        W: Expression + AppearsOnTable<Self::Table> + QueryFragment<C::Backend>,
+        W::SqlType: BoolOrNullableBool,
+    {
+        <C::Backend as WriteBackend<Self>>::delete(conn, filter, ctx)
+    }
+}
+
+impl<M: HistoricalRecords> WriteWithHistory for M {}

@@ -1,0 +1,318 @@
+//! The statements of the write path, as Diesel query nodes.
+//!
+//! Table and column names come from the model's [`HistoryTableSpec`]; the
+//! user's filters, changesets and insert values are Diesel fragments walked
+//! in place, so they bind their values as usual. Writing the SQL here (rather
+//! than through Diesel's typed builders) lets one node serve every backend,
+//! including clauses such as `RETURNING` that Diesel's types offer only on
+//! some of them; each backend's strategy picks the nodes it supports.
+
+use std::marker::PhantomData;
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{HasSqlType, Nullable, Text, Timestamp};
+use diesel::{QueryResult, RunQueryDsl};
+use history_core::sql_types::UtcTimestamp;
+
+use crate::context::HistoryMeta;
+use crate::{columns, HistoryTableSpec, HistoryType};
+
+/// Nodes render fresh SQL each time; none is cached as a prepared statement
+/// by type (their text depends on the spec and the input's length).
+macro_rules! dynamic_query_id {
+    ($($node:ident<$($param:ident),*>),* $(,)?) => {$(
+        impl<$($param),*> QueryId for $node<$($param),*> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+        impl<$($param,)* Conn> RunQueryDsl<Conn> for $node<$($param),*> {}
+    )*};
+}
+
+fn push_names<DB: Backend>(out: &mut AstPass<'_, '_, DB>, names: &[&str]) -> QueryResult<()> {
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_sql(", ");
+        }
+        out.push_identifier(name)?;
+    }
+    Ok(())
+}
+
+fn tracked_names(spec: &HistoryTableSpec) -> Vec<&'static str> {
+    spec.columns.iter().map(|column| column.name).collect()
+}
+
+/// `"source"."key" IN (?, ...)`: rows by a single-column primary key.
+pub(crate) struct KeyIn<'q, Id, ST> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) ids: &'q [Id],
+    pub(crate) sql_type: PhantomData<ST>,
+}
+
+impl<DB, Id, ST> QueryFragment<DB> for KeyIn<'_, Id, ST>
+where
+    DB: Backend + HasSqlType<ST>,
+    Id: ToSql<ST, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_identifier(self.spec.source_table)?;
+        out.push_sql(".");
+        out.push_identifier(self.spec.primary_key[0])?;
+        out.push_sql(" IN (");
+        for (i, id) in self.ids.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<ST, Id>(id)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `INSERT INTO history (...) SELECT ..., date, kind, user, reason FROM source WHERE filter`:
+/// the record is built from what the database holds, never from Rust values.
+pub(crate) struct RecordHistory<'q, W, U> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) filter: W,
+    pub(crate) kind: HistoryType,
+    pub(crate) meta: &'q HistoryMeta<U>,
+}
+
+/// The SQL type of `history_user_id`, carried separately so the node stays
+/// generic over the user id's Rust type.
+pub(crate) struct WithUserSqlType<N, UST>(pub(crate) N, pub(crate) PhantomData<UST>);
+
+impl<DB, W, U, UST> QueryFragment<DB> for WithUserSqlType<RecordHistory<'_, W, U>, UST>
+where
+    DB: Backend + HasSqlType<Timestamp> + HasSqlType<Text> + HasSqlType<UST>,
+    UST: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
+    W: QueryFragment<DB>,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+    Option<U>: ToSql<Nullable<UST>, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let node = &self.0;
+        let tracked = tracked_names(node.spec);
+        out.push_sql("INSERT INTO ");
+        out.push_identifier(node.spec.history_table)?;
+        out.push_sql(" (");
+        push_names(&mut out, &tracked)?;
+        out.push_sql(", ");
+        push_names(&mut out, &columns::RESERVED[1..])?;
+        out.push_sql(") SELECT ");
+        push_names(&mut out, &tracked)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, UtcTimestamp>(&node.meta.date)?;
+        // One of three fixed characters: written as a literal, not a bind.
+        out.push_sql(", '");
+        out.push_sql(node.kind.as_str());
+        out.push_sql("', ");
+        out.push_bind_param::<Nullable<UST>, Option<U>>(&node.meta.user)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, Option<String>>(&node.meta.reason)?;
+        out.push_sql(" FROM ");
+        out.push_identifier(node.spec.source_table)?;
+        out.push_sql(" WHERE ");
+        node.filter.walk_ast(out.reborrow())
+    }
+}
+
+impl<N, UST> QueryId for WithUserSqlType<N, UST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<N, UST, Conn> RunQueryDsl<Conn> for WithUserSqlType<N, UST> {}
+
+/// `UPDATE source SET changes WHERE filter [RETURNING key]`.
+pub(crate) struct UpdateWhere<C, W> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) changes: C,
+    pub(crate) filter: W,
+    pub(crate) returning_key: bool,
+}
+
+impl<DB, C, W> QueryFragment<DB> for UpdateWhere<C, W>
+where
+    DB: Backend,
+    C: QueryFragment<DB>,
+    W: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE ");
+        out.push_identifier(self.spec.source_table)?;
+        out.push_sql(" SET ");
+        self.changes.walk_ast(out.reborrow())?;
+        out.push_sql(" WHERE ");
+        self.filter.walk_ast(out.reborrow())?;
+        if self.returning_key {
+            out.push_sql(" RETURNING ");
+            push_names(&mut out, self.spec.primary_key)?;
+        }
+        Ok(())
+    }
+}
+
+/// `DELETE FROM source WHERE filter`.
+pub(crate) struct DeleteWhere<W> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) filter: W,
+}
+
+impl<DB, W> QueryFragment<DB> for DeleteWhere<W>
+where
+    DB: Backend,
+    W: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("DELETE FROM ");
+        out.push_identifier(self.spec.source_table)?;
+        out.push_sql(" WHERE ");
+        self.filter.walk_ast(out.reborrow())
+    }
+}
+
+/// `SELECT key FROM source WHERE filter [FOR UPDATE]`.
+pub(crate) struct SelectKeys<W> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) filter: W,
+    pub(crate) for_update: bool,
+}
+
+impl<DB, W> QueryFragment<DB> for SelectKeys<W>
+where
+    DB: Backend,
+    W: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        push_names(&mut out, self.spec.primary_key)?;
+        out.push_sql(" FROM ");
+        out.push_identifier(self.spec.source_table)?;
+        out.push_sql(" WHERE ");
+        self.filter.walk_ast(out.reborrow())?;
+        if self.for_update {
+            out.push_sql(" FOR UPDATE");
+        }
+        Ok(())
+    }
+}
+
+/// `INSERT INTO source values [RETURNING selection]`.
+pub(crate) struct InsertValues<V, S> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) values: V,
+    pub(crate) returning: Option<S>,
+}
+
+impl<DB, V, S> QueryFragment<DB> for InsertValues<V, S>
+where
+    DB: Backend,
+    V: QueryFragment<DB>,
+    S: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO ");
+        out.push_identifier(self.spec.source_table)?;
+        out.push_sql(" ");
+        self.values.walk_ast(out.reborrow())?;
+        if let Some(selection) = &self.returning {
+            out.push_sql(" RETURNING ");
+            selection.walk_ast(out.reborrow())?;
+        }
+        Ok(())
+    }
+}
+
+/// `SELECT selection FROM source WHERE filter`.
+pub(crate) struct SelectWhere<S, W> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) selection: S,
+    pub(crate) filter: W,
+}
+
+impl<DB, S, W> QueryFragment<DB> for SelectWhere<S, W>
+where
+    DB: Backend,
+    S: QueryFragment<DB>,
+    W: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        self.selection.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM ");
+        out.push_identifier(self.spec.source_table)?;
+        out.push_sql(" WHERE ");
+        self.filter.walk_ast(out.reborrow())
+    }
+}
+
+/// MySQL: the rows the last multi-row `INSERT` created, by their
+/// auto-increment keys (`LAST_INSERT_ID()` is the first; a simple insert
+/// takes consecutive values).
+pub(crate) struct LastInserted {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) count: i64,
+}
+
+impl<DB> QueryFragment<DB> for LastInserted
+where
+    DB: Backend + HasSqlType<diesel::sql_types::BigInt>,
+    i64: ToSql<diesel::sql_types::BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let key = |out: &mut AstPass<'_, 'b, DB>| -> QueryResult<()> {
+            out.push_identifier(self.spec.source_table)?;
+            out.push_sql(".");
+            out.push_identifier(self.spec.primary_key[0])
+        };
+        key(&mut out)?;
+        out.push_sql(" >= LAST_INSERT_ID() AND ");
+        key(&mut out)?;
+        out.push_sql(" < LAST_INSERT_ID() + ");
+        out.push_bind_param::<diesel::sql_types::BigInt, i64>(&self.count)
+    }
+}
+
+/// A statement of fixed text (`DO LAST_INSERT_ID(0)`).
+pub(crate) struct Fixed(pub(crate) &'static str);
+
+impl<DB: Backend> QueryFragment<DB> for Fixed {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(self.0);
+        Ok(())
+    }
+}
+
+dynamic_query_id!(UpdateWhere<C, W>, DeleteWhere<W>, SelectKeys<W>, InsertValues<V, S>, SelectWhere<S, W>, LastInserted<>, Fixed<>);
+
+/// A node loaded as rows of `ST`.
+pub(crate) struct Rows<N, ST>(pub(crate) N, pub(crate) PhantomData<ST>);
+
+impl<N, ST> Rows<N, ST> {
+    pub(crate) fn of(node: N) -> Self {
+        Rows(node, PhantomData)
+    }
+}
+
+impl<N, ST> Query for Rows<N, ST> {
+    type SqlType = ST;
+}
+
+impl<DB: Backend, N: QueryFragment<DB>, ST> QueryFragment<DB> for Rows<N, ST> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+}
+
+impl<N, ST> QueryId for Rows<N, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<N, ST, Conn> RunQueryDsl<Conn> for Rows<N, ST> {}

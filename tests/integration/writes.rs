@@ -1,0 +1,356 @@
+//! The write path on every backend: rows in both tables after each write,
+//! and nothing in either after a write that fails.
+
+/// Test bodies for writes; expanded inside `backend_suite!`, next to its
+/// `connect()` and `create_tables()`.
+macro_rules! write_suite {
+    () => {
+        use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
+
+        fn history_of(conn: &mut Conn) -> Vec<HistoricalOrder> {
+            historical_orders::table
+                .order(historical_orders::history_id.asc())
+                .select(HistoricalOrder::as_select())
+                .load(&mut **conn)
+                .unwrap()
+        }
+
+        fn row_count(conn: &mut Conn) -> (i64, i64) {
+            (
+                orders::table.count().get_result(&mut **conn).unwrap(),
+                historical_orders::table
+                    .count()
+                    .get_result(&mut **conn)
+                    .unwrap(),
+            )
+        }
+
+        fn kinds(records: &[HistoricalOrder]) -> String {
+            records.iter().map(|r| r.history_type.as_str()).collect()
+        }
+
+        #[test]
+        fn create_save_and_delete_record_plus_tilde_minus_with_user_and_reason() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let ctx = HistoryContext::new().user(7).reason("customer asked");
+
+            let mut order =
+                Order::create_with_history(&mut *conn, &NewOrder::new("new", 20.0), &ctx).unwrap();
+            assert_eq!(
+                (
+                    order.status.as_str(),
+                    order.total,
+                    order.internal_notes.as_str()
+                ),
+                ("new", 20.0, "secret")
+            );
+            order.status = "shipped".into();
+            order
+                .save_with_history(&mut *conn, &HistoryContext::new().user(8))
+                .unwrap();
+            order.delete_with_history(&mut *conn, &ctx).unwrap();
+
+            let records = history_of(&mut conn);
+            assert_eq!(kinds(&records), "+~-");
+            assert!(records.iter().all(|r| r.id == order.id));
+            let statuses: Vec<&str> = records.iter().map(|r| r.status.as_str()).collect();
+            assert_eq!(statuses, ["new", "shipped", "shipped"]);
+            let users: Vec<Option<i64>> = records.iter().map(|r| r.history_user_id).collect();
+            assert_eq!(users, [Some(7), Some(8), Some(7)]);
+            assert_eq!(records[1].history_change_reason, None);
+            assert_eq!(
+                records[2].history_change_reason.as_deref(),
+                Some("customer asked")
+            );
+            assert!(records
+                .windows(2)
+                .all(|w| w[0].history_date <= w[1].history_date));
+            assert_eq!(row_count(&mut conn), (0, 3));
+        }
+
+        #[test]
+        fn records_hold_what_the_database_stored() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let ctx = HistoryContext::new();
+            let order =
+                Order::create_with_history(&mut *conn, &NewOrder::new("new", 1.5), &ctx).unwrap();
+            // An expression evaluated by the database, not a Rust value.
+            let changed = Order::update_with_history(
+                &mut *conn,
+                orders::id.eq(order.id),
+                orders::total.eq(orders::total + 1.0),
+                &ctx,
+            )
+            .unwrap();
+            assert_eq!(changed, 1);
+            let records = history_of(&mut conn);
+            assert_eq!(
+                records.iter().map(|r| r.total).collect::<Vec<_>>(),
+                [1.5, 2.5]
+            );
+        }
+
+        #[test]
+        fn update_and_delete_by_filter_record_every_row_they_touch() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let ctx = HistoryContext::new().user(3).reason("cleanup");
+            let rows = [
+                NewOrder::new("pending", 1.0),
+                NewOrder::new("paid", 2.0),
+                NewOrder::new("pending", 3.0),
+            ];
+            let created =
+                Order::bulk_create_with_history(&mut *conn, &rows, &ctx, BulkOptions::default())
+                    .unwrap();
+            assert_eq!(created.len(), 3);
+
+            // The filter no longer matches after the update: records still follow the rows.
+            let changed = Order::update_with_history(
+                &mut *conn,
+                orders::status.eq("pending"),
+                orders::status.eq("cancelled"),
+                &ctx,
+            )
+            .unwrap();
+            assert_eq!(changed, 2);
+            let records = history_of(&mut conn);
+            assert_eq!(kinds(&records), "+++~~");
+            let mut changed_ids: Vec<i32> = records[3..].iter().map(|r| r.id).collect();
+            changed_ids.sort();
+            assert_eq!(changed_ids, [created[0].id, created[2].id]);
+            assert!(records[3..].iter().all(|r| r.status == "cancelled"));
+
+            let deleted =
+                Order::delete_where_with_history(&mut *conn, orders::status.eq("cancelled"), &ctx)
+                    .unwrap();
+            assert_eq!(deleted, 2);
+            let records = history_of(&mut conn);
+            assert_eq!(kinds(&records), "+++~~--");
+            assert!(records[5..]
+                .iter()
+                .all(|r| r.status == "cancelled" && r.history_user_id == Some(3)));
+            assert_eq!(row_count(&mut conn), (1, 7));
+
+            // A filter that matches nothing writes nothing.
+            assert_eq!(
+                Order::delete_where_with_history(&mut *conn, orders::status.eq("none"), &ctx)
+                    .unwrap(),
+                0
+            );
+            assert_eq!(row_count(&mut conn), (1, 7));
+        }
+
+        #[test]
+        fn bulk_create_writes_every_batch_and_a_conflict_writes_nothing() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let ctx = HistoryContext::new().reason("import");
+            let rows: Vec<NewOrder<'_>> = (0..7)
+                .map(|i| NewOrder::new("imported", f64::from(i)))
+                .collect();
+            let created = Order::bulk_create_with_history(
+                &mut *conn,
+                &rows,
+                &ctx,
+                BulkOptions { batch_size: 3 },
+            )
+            .unwrap();
+            assert_eq!(
+                created.iter().map(|o| o.total).collect::<Vec<_>>(),
+                [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+            );
+            let records = history_of(&mut conn);
+            assert_eq!(kinds(&records), "+++++++");
+            let mut recorded: Vec<i32> = records.iter().map(|r| r.id).collect();
+            recorded.sort();
+            assert_eq!(recorded, created.iter().map(|o| o.id).collect::<Vec<_>>());
+
+            // The same key twice in one input: the whole call fails, nothing is kept.
+            let twice = [
+                Order {
+                    id: 100,
+                    status: "a".into(),
+                    total: 1.0,
+                    customer_notes: String::new(),
+                    internal_notes: String::new(),
+                },
+                Order {
+                    id: 100,
+                    status: "b".into(),
+                    total: 2.0,
+                    customer_notes: String::new(),
+                    internal_notes: String::new(),
+                },
+            ];
+            let err =
+                Order::bulk_create_with_history(&mut *conn, &twice, &ctx, BulkOptions::default())
+                    .unwrap_err();
+            assert!(
+                matches!(err, HistoryError::Conflict { model: "Order", .. }),
+                "{err:?}"
+            );
+            assert_eq!(row_count(&mut conn), (7, 7));
+        }
+
+        #[test]
+        fn bad_context_is_a_typed_error_and_writes_nothing() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let new = NewOrder::new("new", 1.0);
+
+            let err =
+                Order::create_with_history(&mut *conn, &new, &HistoryContext::new().require_user())
+                    .unwrap_err();
+            assert!(
+                matches!(err, HistoryError::UserRequired { model: "Order" }),
+                "{err:?}"
+            );
+
+            let long = "x".repeat(101);
+            let err =
+                Order::create_with_history(&mut *conn, &new, &HistoryContext::new().reason(long))
+                    .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    HistoryError::ReasonTooLong {
+                        max: 100,
+                        len: 101,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(row_count(&mut conn), (0, 0));
+
+            let ghost = Order {
+                id: 404,
+                status: "x".into(),
+                total: 0.0,
+                customer_notes: String::new(),
+                internal_notes: String::new(),
+            };
+            let err = ghost
+                .save_with_history(&mut *conn, &HistoryContext::new())
+                .unwrap_err();
+            assert!(
+                matches!(err, HistoryError::NotFound { model: "Order" }),
+                "{err:?}"
+            );
+            let err = ghost
+                .delete_with_history(&mut *conn, &HistoryContext::new())
+                .unwrap_err();
+            assert!(
+                matches!(err, HistoryError::NotFound { model: "Order" }),
+                "{err:?}"
+            );
+            assert_eq!(row_count(&mut conn), (0, 0));
+        }
+
+        #[test]
+        fn scoped_context_fills_what_the_explicit_one_leaves_empty() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let date = at(20, 8, 123_456);
+            HistoryContext::<i64>::new()
+                .user(9)
+                .reason("request 42")
+                .scope(|| {
+                    let order = Order::create_with_history(
+                        &mut *conn,
+                        &NewOrder::new("new", 1.0),
+                        &HistoryContext::new().at(date),
+                    )
+                    .unwrap();
+                    order
+                        .delete_with_history(
+                            &mut *conn,
+                            &HistoryContext::new().require_user().reason("explicit wins"),
+                        )
+                        .unwrap();
+                });
+            let records = history_of(&mut conn);
+            assert_eq!(records[0].history_user_id, Some(9));
+            assert_eq!(
+                records[0].history_change_reason.as_deref(),
+                Some("request 42")
+            );
+            assert_eq!(records[0].history_date, date);
+            assert_eq!(records[1].history_user_id, Some(9));
+            assert_eq!(
+                records[1].history_change_reason.as_deref(),
+                Some("explicit wins")
+            );
+
+            // A scope of another user id type is an error, not a lost user.
+            let err = HistoryContext::<i32>::new().user(9).scope(|| {
+                Order::create_with_history(
+                    &mut *conn,
+                    &NewOrder::new("new", 1.0),
+                    &HistoryContext::new(),
+                )
+                .unwrap_err()
+            });
+            assert!(
+                matches!(
+                    err,
+                    HistoryError::ScopedUserType {
+                        scoped: "i32",
+                        expected: "i64",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+
+        #[test]
+        fn without_history_writes_the_data_only() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let quiet = HistoryContext::new().without_history();
+            let order =
+                Order::create_with_history(&mut *conn, &NewOrder::new("new", 1.0), &quiet).unwrap();
+            order.save_with_history(&mut *conn, &quiet).unwrap();
+            assert_eq!(row_count(&mut conn), (1, 0));
+        }
+
+        #[test]
+        fn a_failing_history_insert_rolls_the_data_write_back() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let ctx = HistoryContext::new();
+            let order =
+                Order::create_with_history(&mut *conn, &NewOrder::new("kept", 1.0), &ctx).unwrap();
+            // Inject the failure: the history table is gone.
+            conn.batch_execute(&Order::HISTORY_TABLE.down_sql(DIALECT))
+                .unwrap();
+
+            let err = Order::create_with_history(&mut *conn, &NewOrder::new("lost", 2.0), &ctx)
+                .unwrap_err();
+            assert!(matches!(err, HistoryError::Database(_)), "{err:?}");
+            let mut changed = order.clone();
+            changed.status = "changed".into();
+            assert!(changed.save_with_history(&mut *conn, &ctx).is_err());
+            assert!(order.delete_with_history(&mut *conn, &ctx).is_err());
+            assert!(Order::update_with_history(
+                &mut *conn,
+                orders::id.eq(order.id),
+                orders::status.eq("x"),
+                &ctx
+            )
+            .is_err());
+
+            let rows: Vec<Order> = orders::table
+                .select(Order::as_select())
+                .load(&mut *conn)
+                .unwrap();
+            assert_eq!(rows, [order]);
+        }
+    };
+}
+
+pub(crate) use write_suite;
