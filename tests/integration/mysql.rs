@@ -262,3 +262,36 @@ fn mysql_types_round_trip_and_keep_their_column_types() {
         .unwrap_err();
     assert!(err.to_string().contains("history_change_reason"), "{err}");
 }
+
+/// Statements of a bulk create: id reset, INSERT, read back, history, per batch.
+fn bulk_create_statements(_rows: usize, batches: usize) -> usize {
+    4 * batches
+}
+const UPDATE_STATEMENTS: usize = 3;
+const DELETE_STATEMENTS: usize = 3;
+
+/// The tables the threads of the concurrency test share (the test holds the
+/// server lock; `connect()` emptied the database).
+fn concurrent_database() -> String {
+    let url = std::env::var("MYSQL_DATABASE_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/history_test".to_owned());
+    let mut conn = MysqlConnection::establish(&url).unwrap();
+    conn.batch_execute(SOURCE_DDL).unwrap();
+    conn.batch_execute(&Order::HISTORY_TABLE.up_sql(DIALECT))
+        .unwrap();
+    url
+}
+
+fn concurrent_connection(url: &String) -> MysqlConnection {
+    let mut conn = MysqlConnection::establish(url).unwrap();
+    // Under REPEATABLE READ, InnoDB's gap locks make overlapping range updates
+    // deadlock each other; READ COMMITTED locks only the matching rows, in key
+    // order, so the writers queue instead.
+    conn.batch_execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .unwrap();
+    conn
+}
+
+fn drop_concurrent_database(url: &String) {
+    drop_all_tables(&mut concurrent_connection(url));
+}

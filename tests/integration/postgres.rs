@@ -237,3 +237,36 @@ fn postgres_types_round_trip_and_keep_their_column_types() {
     );
     assert_eq!(types[9], ("history_user_id", "uuid"));
 }
+
+/// Statements of a bulk create: INSERT .. RETURNING and history, per batch.
+fn bulk_create_statements(_rows: usize, batches: usize) -> usize {
+    2 * batches
+}
+const UPDATE_STATEMENTS: usize = 2;
+const DELETE_STATEMENTS: usize = 3;
+
+/// Committed tables the threads of the concurrency test share (the test
+/// holds the server lock, so no other test sees them).
+fn concurrent_database() -> String {
+    let url = std::env::var("PG_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/history_test".to_owned());
+    let mut conn = PgConnection::establish(&url).unwrap();
+    drop_tables(&mut conn);
+    conn.batch_execute(SOURCE_DDL).unwrap();
+    conn.batch_execute(&Order::HISTORY_TABLE.up_sql(DIALECT))
+        .unwrap();
+    url
+}
+
+fn concurrent_connection(url: &String) -> PgConnection {
+    PgConnection::establish(url).unwrap()
+}
+
+fn drop_tables(conn: &mut PgConnection) {
+    conn.batch_execute("DROP TABLE IF EXISTS orders, every_types, tags, historical_orders CASCADE")
+        .unwrap();
+}
+
+fn drop_concurrent_database(url: &String) {
+    drop_tables(&mut concurrent_connection(url));
+}

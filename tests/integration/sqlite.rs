@@ -176,3 +176,36 @@ fn history_dates_are_stored_as_sortable_utc_text() {
         ]
     );
 }
+
+/// Statements of a bulk create: one INSERT per row (SQLite), one history
+/// statement per batch.
+fn bulk_create_statements(rows: usize, batches: usize) -> usize {
+    rows + batches
+}
+const UPDATE_STATEMENTS: usize = 2;
+const DELETE_STATEMENTS: usize = 2;
+
+/// A database file shared by the threads of the concurrency test.
+fn concurrent_database() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "history-concurrency-{}.sqlite3",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    create_tables(&mut TestConn::unlocked(concurrent_connection(&path)));
+    path
+}
+
+fn concurrent_connection(path: &std::path::Path) -> SqliteConnection {
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;",
+    )
+    .unwrap();
+    conn
+}
+
+fn drop_concurrent_database(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
+}

@@ -6,6 +6,34 @@
 macro_rules! write_suite {
     () => {
         use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
+        use std::sync::{Arc, Mutex as StdMutex};
+
+        /// Counts the data statements a connection sends (transaction control
+        /// left out), with their text for the failure message.
+        fn count_statements(conn: &mut Conn) -> Arc<StdMutex<Vec<String>>> {
+            let seen = Arc::new(StdMutex::new(Vec::new()));
+            let sink = Arc::clone(&seen);
+            conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+                if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+                    let text = query.to_string();
+                    let control = [
+                        "BEGIN",
+                        "COMMIT",
+                        "ROLLBACK",
+                        "SAVEPOINT",
+                        "RELEASE",
+                        "START TRANSACTION",
+                    ];
+                    if !control
+                        .iter()
+                        .any(|word| text.trim_start().to_uppercase().starts_with(word))
+                    {
+                        sink.lock().unwrap().push(text);
+                    }
+                }
+            });
+            seen
+        }
 
         fn history_of(conn: &mut Conn) -> Vec<HistoricalOrder> {
             historical_orders::table
@@ -193,6 +221,131 @@ macro_rules! write_suite {
                 "{err:?}"
             );
             assert_eq!(row_count(&mut conn), (7, 7));
+        }
+
+        #[test]
+        fn statements_per_write_stay_within_the_documented_counts() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let ctx = HistoryContext::new();
+            let rows: Vec<NewOrder<'_>> = (0..12)
+                .map(|i| NewOrder::new("bulk", f64::from(i)))
+                .collect();
+            let seen = count_statements(&mut conn);
+
+            Order::bulk_create_with_history(&mut *conn, &rows, &ctx, BulkOptions { batch_size: 4 })
+                .unwrap();
+            let bulk = std::mem::take(&mut *seen.lock().unwrap());
+            assert_eq!(bulk.len(), bulk_create_statements(12, 3), "{bulk:#?}");
+
+            Order::update_with_history(
+                &mut *conn,
+                orders::total.lt(6.0),
+                orders::status.eq("low"),
+                &ctx,
+            )
+            .unwrap();
+            let update = std::mem::take(&mut *seen.lock().unwrap());
+            assert_eq!(update.len(), UPDATE_STATEMENTS, "{update:#?}");
+
+            Order::delete_where_with_history(&mut *conn, orders::status.eq("low"), &ctx).unwrap();
+            let delete = std::mem::take(&mut *seen.lock().unwrap());
+            assert_eq!(delete.len(), DELETE_STATEMENTS, "{delete:#?}");
+            assert_eq!(row_count(&mut conn), (6, 24));
+        }
+
+        #[test]
+        fn concurrent_updates_by_filter_record_every_row_update_once() {
+            const THREADS: usize = 4;
+            const ROUNDS: usize = 15;
+            const ROWS: i32 = 12;
+            let _serial = connect();
+            let setup = concurrent_database();
+            {
+                let mut conn = concurrent_connection(&setup);
+                let rows: Vec<NewOrder<'_>> =
+                    (0..ROWS).map(|_| NewOrder::new("new", 0.0)).collect();
+                Order::bulk_create_with_history(
+                    &mut conn,
+                    &rows,
+                    &HistoryContext::new(),
+                    BulkOptions::default(),
+                )
+                .unwrap();
+            }
+            let updates: usize = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..THREADS)
+                    .map(|thread| {
+                        let setup = &setup;
+                        scope.spawn(move || {
+                            let mut conn = concurrent_connection(setup);
+                            let ctx = HistoryContext::new().user(thread as i64);
+                            let mut updated = 0;
+                            for round in 0..ROUNDS {
+                                // Overlapping windows of rows, each moved by a database expression.
+                                let low = ((thread + round) % 6) as i32 + 1;
+                                let filter = orders::id.between(low, low + 5);
+                                loop {
+                                    match Order::update_with_history(
+                                        &mut conn,
+                                        filter,
+                                        orders::total.eq(orders::total + 1.0),
+                                        &ctx,
+                                    ) {
+                                        Ok(n) => {
+                                            updated += n;
+                                            break;
+                                        }
+                                        // A deadlock victim is rolled back whole; the caller retries.
+                                        Err(err) if is_retryable(&err) => continue,
+                                        Err(err) => panic!("{err}"),
+                                    }
+                                }
+                            }
+                            updated
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|worker| worker.join().unwrap())
+                    .sum()
+            });
+
+            let mut conn = concurrent_connection(&setup);
+            let records: Vec<HistoricalOrder> = historical_orders::table
+                .filter(historical_orders::history_type.eq(HistoryType::Changed))
+                .order((historical_orders::id, historical_orders::history_id))
+                .select(HistoricalOrder::as_select())
+                .load(&mut conn)
+                .unwrap();
+            assert_eq!(records.len(), updates, "one '~' per row update");
+            // Every update added one, so a row's records are 1, 2, 3, ... with no
+            // value skipped or repeated: each is a state the row really had.
+            for id in 1..=ROWS {
+                let totals: Vec<f64> = records
+                    .iter()
+                    .filter(|r| r.id == id)
+                    .map(|r| r.total)
+                    .collect();
+                let expected: Vec<f64> = (1..=totals.len()).map(|n| n as f64).collect();
+                assert_eq!(totals, expected, "row {id}");
+            }
+            let stored: Vec<f64> = orders::table
+                .order(orders::id)
+                .select(orders::total)
+                .load(&mut conn)
+                .unwrap();
+            let recorded: usize = stored.iter().map(|total| *total as usize).sum();
+            assert_eq!(recorded, updates);
+            drop_concurrent_database(&setup);
+        }
+
+        fn is_retryable(err: &HistoryError) -> bool {
+            let text = err.to_string().to_lowercase();
+            text.contains("deadlock")
+                || text.contains("database is locked")
+                || text.contains("could not serialize")
         }
 
         #[test]
