@@ -282,7 +282,7 @@ fn concurrent_database() -> String {
     url
 }
 
-fn concurrent_connection(url: &String) -> MysqlConnection {
+fn concurrent_connection(url: &str) -> MysqlConnection {
     let mut conn = MysqlConnection::establish(url).unwrap();
     // Under REPEATABLE READ, InnoDB's gap locks make overlapping range updates
     // deadlock each other; READ COMMITTED locks only the matching rows, in key
@@ -292,6 +292,6 @@ fn concurrent_connection(url: &String) -> MysqlConnection {
     conn
 }
 
-fn drop_concurrent_database(url: &String) {
+fn drop_concurrent_database(url: &str) {
     drop_all_tables(&mut concurrent_connection(url));
 }

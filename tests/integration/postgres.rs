@@ -258,7 +258,7 @@ fn concurrent_database() -> String {
     url
 }
 
-fn concurrent_connection(url: &String) -> PgConnection {
+fn concurrent_connection(url: &str) -> PgConnection {
     PgConnection::establish(url).unwrap()
 }
 
@@ -267,6 +267,6 @@ fn drop_tables(conn: &mut PgConnection) {
         .unwrap();
 }
 
-fn drop_concurrent_database(url: &String) {
+fn drop_concurrent_database(url: &str) {
     drop_tables(&mut concurrent_connection(url));
 }
