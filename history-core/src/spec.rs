@@ -112,6 +112,12 @@ pub struct HistoryTableSpec {
     pub user_id: SqlKind,
     /// Type of `history_change_reason`.
     pub change_reason: ChangeReasonColumn,
+    /// Every column of the model, tracked or not, in field order: what a bulk
+    /// update writes.
+    pub model_columns: &'static [&'static str],
+    /// Whether an update that changes no tracked column writes no record
+    /// (`#[history(skip_unchanged)]`).
+    pub skip_unchanged: bool,
 }
 
 impl HistoryTableSpec {

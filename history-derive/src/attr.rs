@@ -72,6 +72,7 @@ pub struct ContainerAttrs {
     pub user_id_type: Attr<Type>,
     pub history_id: Attr<HistoryIdKind>,
     pub change_reason: Attr<ChangeReason>,
+    pub skip_unchanged: Attr<()>,
 }
 
 /// `#[history(...)]` on a field.
@@ -113,6 +114,7 @@ impl ContainerAttrs {
             user_id_type: Attr::none(symbol::USER_ID_TYPE),
             history_id: Attr::none(symbol::HISTORY_ID),
             change_reason: Attr::none(symbol::CHANGE_REASON),
+            skip_unchanged: Attr::none(symbol::SKIP_UNCHANGED),
         };
         for_each_history_option(cx, attrs, symbol::CONTAINER_OPTIONS, |keyword, value| {
             if keyword == &symbol::TABLE_NAME {
@@ -148,6 +150,11 @@ impl ContainerAttrs {
                     parse_change_reason,
                 )?;
                 this.change_reason.set(cx, keyword, reason);
+            } else if keyword == &symbol::SKIP_UNCHANGED {
+                match value {
+                    Value::Flag => this.skip_unchanged.set(cx, keyword, ()),
+                    _ => return Err(malformed(keyword.span(), keyword, None, "skip_unchanged")),
+                }
             }
             Ok(())
         });

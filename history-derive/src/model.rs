@@ -41,6 +41,9 @@ pub struct Model {
     pub user_id_kind: &'static str,
     pub history_id: HistoryIdKind,
     pub change_reason: ChangeReason,
+    /// Every column of the model, tracked or not.
+    pub model_columns: Vec<Ident>,
+    pub skip_unchanged: bool,
 }
 
 pub struct Field {
@@ -176,6 +179,15 @@ impl Model {
 
         let tracked = tracked_fields(cx, &attrs, &field_names, &primary_key_fields);
 
+        let model_columns: Vec<Ident> = all_fields
+            .iter()
+            .map(|(ident, _, _, diesel_field)| {
+                diesel_field
+                    .column_name
+                    .clone()
+                    .unwrap_or_else(|| ident.clone())
+            })
+            .collect();
         let mut fields = Vec::new();
         for (ident, field, options, diesel_field) in &all_fields {
             let column = diesel_field
@@ -293,6 +305,8 @@ impl Model {
                 .get()
                 .copied()
                 .unwrap_or(ChangeReason::Varchar(100)),
+            model_columns,
+            skip_unchanged: attrs.skip_unchanged.get().is_some(),
         })
     }
 }

@@ -16,6 +16,7 @@ pub const INCLUDE: Symbol = Symbol("include");
 pub const USER_ID_TYPE: Symbol = Symbol("user_id_type");
 pub const HISTORY_ID: Symbol = Symbol("history_id");
 pub const CHANGE_REASON: Symbol = Symbol("change_reason");
+pub const SKIP_UNCHANGED: Symbol = Symbol("skip_unchanged");
 
 pub const CONTAINER_OPTIONS: &[Symbol] = &[
     TABLE_NAME,
@@ -25,6 +26,7 @@ pub const CONTAINER_OPTIONS: &[Symbol] = &[
     USER_ID_TYPE,
     HISTORY_ID,
     CHANGE_REASON,
+    SKIP_UNCHANGED,
 ];
 
 // `#[history(...)]` on a field.

@@ -122,3 +122,28 @@ impl<'a> NewOrder<'a> {
         }
     }
 }
+
+diesel::table! {
+    notes (id) {
+        id -> Integer,
+        body -> Text,
+        touched -> Integer,
+    }
+}
+
+/// `skip_unchanged`: an update that leaves `body` as it was records nothing.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+#[diesel(table_name = notes)]
+#[history(skip_unchanged, exclude(touched))]
+pub struct Note {
+    pub id: i32,
+    pub body: String,
+    pub touched: i32,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = notes)]
+pub struct NewNote<'a> {
+    pub body: &'a str,
+    pub touched: i32,
+}

@@ -74,6 +74,7 @@ CREATE TABLE every_types (
     display_name TEXT NOT NULL
 );
 CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT NOT NULL);
+CREATE TABLE notes (id INTEGER PRIMARY KEY AUTO_INCREMENT, body TEXT NOT NULL, touched INTEGER NOT NULL);
 "#;
 
 const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
@@ -294,4 +295,9 @@ fn concurrent_connection(url: &str) -> MysqlConnection {
 
 fn drop_concurrent_database(url: &str) {
     drop_all_tables(&mut concurrent_connection(url));
+}
+
+/// A bulk update: per batch, the key check, one upsert, history.
+fn bulk_update_statements(rows: usize, batch: usize) -> usize {
+    3 * rows.div_ceil(batch)
 }

@@ -56,6 +56,7 @@ CREATE TABLE every_types (
     display_name TEXT NOT NULL
 );
 CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL);
+CREATE TABLE notes (id SERIAL PRIMARY KEY, body TEXT NOT NULL, touched INTEGER NOT NULL);
 "#;
 
 const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
@@ -263,10 +264,15 @@ fn concurrent_connection(url: &str) -> PgConnection {
 }
 
 fn drop_tables(conn: &mut PgConnection) {
-    conn.batch_execute("DROP TABLE IF EXISTS orders, every_types, tags, historical_orders CASCADE")
+    conn.batch_execute("DROP TABLE IF EXISTS orders, every_types, tags, notes, historical_orders CASCADE")
         .unwrap();
 }
 
 fn drop_concurrent_database(url: &str) {
     drop_tables(&mut concurrent_connection(url));
+}
+
+/// A bulk update: per batch, the key check, one upsert, history.
+fn bulk_update_statements(rows: usize, batch: usize) -> usize {
+    3 * rows.div_ceil(batch)
 }

@@ -41,6 +41,7 @@ CREATE TABLE every_types (
     display_name TEXT NOT NULL
 );
 CREATE TABLE tags (code TEXT PRIMARY KEY NOT NULL, label TEXT NOT NULL);
+CREATE TABLE notes (id INTEGER PRIMARY KEY NOT NULL, body TEXT NOT NULL, touched INTEGER NOT NULL);
 "#;
 
 const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
@@ -208,4 +209,9 @@ fn concurrent_connection(path: &std::path::Path) -> SqliteConnection {
 
 fn drop_concurrent_database(path: &std::path::Path) {
     let _ = std::fs::remove_file(path);
+}
+
+/// A bulk update: per batch, the key check, one upsert per row, history.
+fn bulk_update_statements(rows: usize, batch: usize) -> usize {
+    rows + 2 * rows.div_ceil(batch)
 }

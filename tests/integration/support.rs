@@ -117,6 +117,7 @@ macro_rules! backend_suite {
             for spec in SPECS {
                 conn.batch_execute(&spec.up_sql(DIALECT)).expect(spec.history_table);
             }
+            conn.batch_execute(&Note::HISTORY_TABLE.up_sql(DIALECT)).expect("historical_notes");
         }
 
         #[test]

@@ -163,6 +163,8 @@ fn table_spec(model: &Model) -> TokenStream {
         HistoryIdKind::Uuid => quote!(Uuid),
     };
     let user_id = Ident::new(model.user_id_kind, proc_macro2::Span::call_site());
+    let model_columns = model.model_columns.iter().map(|column| column.to_string());
+    let skip_unchanged = model.skip_unchanged;
     let change_reason = match model.change_reason {
         ChangeReason::Varchar(len) => quote!(#private::ChangeReasonColumn::Varchar(#len)),
         ChangeReason::Text => quote!(#private::ChangeReasonColumn::Text),
@@ -177,6 +179,8 @@ fn table_spec(model: &Model) -> TokenStream {
             history_id: #private::HistoryIdKind::#history_id,
             user_id: #private::SqlKind::#user_id,
             change_reason: #change_reason,
+            model_columns: &[#(#model_columns),*],
+            skip_unchanged: #skip_unchanged,
         }
     }
 }

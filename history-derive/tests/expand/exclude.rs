@@ -59,6 +59,8 @@ const _: () = {
             historical_orders::total,
             historical_orders::note,
         );
+        type Id = i32;
+        type UserIdSqlType = ::diesel::sql_types::BigInt;
         const HISTORY_TABLE: ::history_diesel::__private::HistoryTableSpec = ::history_diesel::__private::HistoryTableSpec {
             model: "Order",
             source_table: "orders",
@@ -99,6 +101,8 @@ const _: () = {
             change_reason: ::history_diesel::__private::ChangeReasonColumn::Varchar(
                 100u32,
             ),
+            model_columns: &["id", "status", "total", "internal_notes", "note"],
+            skip_unchanged: false,
         };
         fn history_primary_key() -> Self::HistoryPrimaryKey {
             historical_orders::id
@@ -110,6 +114,9 @@ const _: () = {
                 historical_orders::total,
                 historical_orders::note,
             )
+        }
+        fn history_key(&self) -> Self::Id {
+            ::core::clone::Clone::clone(&self.id)
         }
     }
     #[automatically_derived]

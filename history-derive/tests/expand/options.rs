@@ -66,6 +66,8 @@ const _: () = {
             line_item_versions::stock_code,
             line_item_versions::payload,
         );
+        type Id = (i32, i16);
+        type UserIdSqlType = ::diesel::sql_types::Text;
         const HISTORY_TABLE: ::history_diesel::__private::HistoryTableSpec = ::history_diesel::__private::HistoryTableSpec {
             model: "LineItem",
             source_table: "line_items",
@@ -100,6 +102,14 @@ const _: () = {
             history_id: ::history_diesel::__private::HistoryIdKind::Integer,
             user_id: ::history_diesel::__private::SqlKind::Text,
             change_reason: ::history_diesel::__private::ChangeReasonColumn::Text,
+            model_columns: &[
+                "order_id",
+                "position",
+                "stock_code",
+                "payload",
+                "untracked",
+            ],
+            skip_unchanged: false,
         };
         fn history_primary_key() -> Self::HistoryPrimaryKey {
             (line_item_versions::order_id, line_item_versions::position)
@@ -110,6 +120,12 @@ const _: () = {
                 line_item_versions::position,
                 line_item_versions::stock_code,
                 line_item_versions::payload,
+            )
+        }
+        fn history_key(&self) -> Self::Id {
+            (
+                ::core::clone::Clone::clone(&self.order_id),
+                ::core::clone::Clone::clone(&self.position),
             )
         }
     }

@@ -27,7 +27,7 @@ use history_core::sql_types::UtcTimestamp;
 
 use self::sql::{
     DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, RecordHistory, Rows, SelectKeys,
-    SelectWhere, UpdateWhere, WithUserSqlType,
+    SelectWhere, UpdateWhere, Upsert, WithUserSqlType,
 };
 use crate::context::{HistoryContext, HistoryMeta};
 use crate::error::HistoryError;
@@ -116,6 +116,19 @@ pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
     where
         C: LoadConnection<Backend = Self>,
         W: QueryFragment<Self>;
+
+    /// Writes whole rows that exist (one upsert per statement) and records a
+    /// `~` for each; [`HistoryError::NotFound`] if any is missing.
+    #[doc(hidden)]
+    fn bulk_update<C, V>(
+        conn: &mut C,
+        ids: &[M::Id],
+        statements: Vec<(V, usize)>,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        V: QueryFragment<Self>;
 
     /// Deletes one row by key, recording a `-`.
     #[doc(hidden)]
@@ -300,6 +313,49 @@ where
         })
     }
 
+    fn bulk_update<C, V>(
+        conn: &mut C,
+        ids: &[M::Id],
+        statements: Vec<(V, usize)>,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        V: QueryFragment<Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        let meta = ctx.meta_for(spec)?;
+        conn.transaction(|conn| {
+            // Lock the rows and check they all exist: the upsert below must
+            // never create one.
+            let mut found = 0;
+            for chunk in ids.chunks(KEY_CHUNK) {
+                found += Rows::<_, KeySqlType<M>>::of(SelectKeys {
+                    spec,
+                    filter: key_in::<M>(chunk),
+                    for_update: DB::DIALECT != Dialect::Sqlite,
+                })
+                .load::<M::Id>(conn)?
+                .len();
+            }
+            if found != ids.len() {
+                return Err(HistoryError::NotFound { model: spec.model });
+            }
+            for (values, _) in statements {
+                Upsert {
+                    spec,
+                    dialect: DB::DIALECT,
+                    values,
+                }
+                .execute(conn)?;
+            }
+            if let Some(meta) = &meta {
+                record::<M, C>(conn, ids, HistoryType::Changed, meta)?;
+            }
+            Ok(ids.len())
+        })
+    }
+
     fn delete_key<C>(
         conn: &mut C,
         key: M::Id,
@@ -421,7 +477,7 @@ where
 
 /// Writing a history record: the statement and what it needs of a backend,
 /// behind one bound.
-trait RecordBackend<M: HistoricalRecords>: diesel::backend::Backend {
+trait RecordBackend<M: HistoricalRecords>: HistoryBackend {
     fn record_where<C, W>(
         conn: &mut C,
         filter: W,
@@ -436,10 +492,7 @@ trait RecordBackend<M: HistoricalRecords>: diesel::backend::Backend {
 impl<M, DB> RecordBackend<M> for DB
 where
     M: HistoricalRecords,
-    DB: diesel::backend::Backend
-        + HasSqlType<Timestamp>
-        + HasSqlType<Text>
-        + HasSqlType<M::UserIdSqlType>,
+    DB: HistoryBackend + HasSqlType<Timestamp> + HasSqlType<Text> + HasSqlType<M::UserIdSqlType>,
     M::UserIdSqlType: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
     UtcTimestamp: ToSql<Timestamp, DB>,
     Option<UserIdOf<M>>: ToSql<Nullable<M::UserIdSqlType>, DB>,
@@ -458,6 +511,7 @@ where
         WithUserSqlType(
             RecordHistory {
                 spec: &M::HISTORY_TABLE,
+                dialect: Self::DIALECT,
                 filter,
                 kind,
                 meta,
@@ -577,6 +631,46 @@ pub trait WriteWithHistory: HistoricalRecords {
                 )?);
             }
             Ok(created)
+        })
+    }
+
+    /// Writes many existing rows whole, `batch_size` per statement, and
+    /// records a `~` for each; all in one transaction. The model must be
+    /// `Insertable` (each batch is one upsert of rows that are locked and
+    /// checked to exist first). A key given twice is a
+    /// [`HistoryError::Conflict`], a missing row [`HistoryError::NotFound`];
+    /// either way nothing is written. Returns the number of rows.
+    fn bulk_update_with_history<'r, C>(
+        conn: &mut C,
+        rows: &'r [Self],
+        ctx: &HistoryContext<UserIdOf<Self>>,
+        options: BulkOptions,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: WriteBackend<Self>,
+        Self: InsertRows<'r, Self::Table, C::Backend>,
+        Self::Id: Eq + std::hash::Hash,
+    {
+        let mut keys = std::collections::HashSet::with_capacity(rows.len());
+        if !rows.iter().all(|row| keys.insert(row.history_key())) {
+            return Err(HistoryError::Conflict {
+                model: Self::HISTORY_TABLE.model,
+                detail: "the same key appears twice in the input".to_owned(),
+            });
+        }
+        conn.transaction(|conn| {
+            let mut updated = 0;
+            for chunk in rows.chunks(options.batch_size.max(1)) {
+                let ids: Vec<Self::Id> = chunk.iter().map(Self::history_key).collect();
+                updated += <C::Backend as WriteBackend<Self>>::bulk_update(
+                    conn,
+                    &ids,
+                    Self::statements(chunk),
+                    ctx,
+                )?;
+            }
+            Ok(updated)
         })
     }
 

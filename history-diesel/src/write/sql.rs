@@ -17,7 +17,7 @@ use diesel::{QueryResult, RunQueryDsl};
 use history_core::sql_types::UtcTimestamp;
 
 use crate::context::HistoryMeta;
-use crate::{columns, HistoryTableSpec, HistoryType};
+use crate::{columns, Dialect, HistoryTableSpec, HistoryType};
 
 /// Nodes render fresh SQL each time; none is cached as a prepared statement
 /// by type (their text depends on the spec and the input's length).
@@ -77,6 +77,7 @@ where
 /// the record is built from what the database holds, never from Rust values.
 pub(crate) struct RecordHistory<'q, W, U> {
     pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) dialect: Dialect,
     pub(crate) filter: W,
     pub(crate) kind: HistoryType,
     pub(crate) meta: &'q HistoryMeta<U>,
@@ -117,9 +118,80 @@ where
         out.push_bind_param::<Nullable<Text>, Option<String>>(&node.meta.reason)?;
         out.push_sql(" FROM ");
         out.push_identifier(node.spec.source_table)?;
-        out.push_sql(" WHERE ");
-        node.filter.walk_ast(out.reborrow())
+        out.push_sql(" WHERE (");
+        node.filter.walk_ast(out.reborrow())?;
+        out.push_sql(")");
+        if node.kind == HistoryType::Changed && node.spec.skip_unchanged {
+            push_unchanged_guard(&mut out, node.spec, node.dialect)?;
+        }
+        Ok(())
     }
+}
+
+/// `AND NOT EXISTS (latest record of the row with the same tracked values)`:
+/// `skip_unchanged` as one more condition of the history INSERT, so it costs
+/// no statement of its own. The latest record is the one no other record of
+/// the row follows by (`history_date`, `history_id`).
+fn push_unchanged_guard<DB: Backend>(
+    out: &mut AstPass<'_, '_, DB>,
+    spec: &HistoryTableSpec,
+    dialect: Dialect,
+) -> QueryResult<()> {
+    let null_safe_eq = match dialect {
+        Dialect::Postgres => " IS NOT DISTINCT FROM ",
+        Dialect::Sqlite => " IS ",
+        Dialect::Mysql => " <=> ",
+    };
+    let column = |out: &mut AstPass<'_, '_, DB>, table: &str, name: &str| -> QueryResult<()> {
+        out.push_identifier(table)?;
+        out.push_sql(".");
+        out.push_identifier(name)
+    };
+    out.push_sql(" AND NOT EXISTS (SELECT 1 FROM ");
+    out.push_identifier(spec.history_table)?;
+    out.push_sql(" AS ");
+    out.push_identifier("last")?;
+    out.push_sql(" WHERE ");
+    for (i, key) in spec.primary_key.iter().enumerate() {
+        if i > 0 {
+            out.push_sql(" AND ");
+        }
+        column(out, "last", key)?;
+        out.push_sql(" = ");
+        column(out, spec.source_table, key)?;
+    }
+    for tracked in spec.columns.iter().filter(|c| !spec.is_primary_key(c.name)) {
+        out.push_sql(" AND ");
+        column(out, "last", tracked.name)?;
+        out.push_sql(null_safe_eq);
+        column(out, spec.source_table, tracked.name)?;
+    }
+    out.push_sql(" AND NOT EXISTS (SELECT 1 FROM ");
+    out.push_identifier(spec.history_table)?;
+    out.push_sql(" AS ");
+    out.push_identifier("later")?;
+    out.push_sql(" WHERE ");
+    for key in spec.primary_key {
+        column(out, "later", key)?;
+        out.push_sql(" = ");
+        column(out, "last", key)?;
+        out.push_sql(" AND ");
+    }
+    let (date, id) = (columns::HISTORY_DATE, columns::HISTORY_ID);
+    out.push_sql("(");
+    column(out, "later", date)?;
+    out.push_sql(" > ");
+    column(out, "last", date)?;
+    out.push_sql(" OR (");
+    column(out, "later", date)?;
+    out.push_sql(" = ");
+    column(out, "last", date)?;
+    out.push_sql(" AND ");
+    column(out, "later", id)?;
+    out.push_sql(" > ");
+    column(out, "last", id)?;
+    out.push_sql("))))");
+    Ok(())
 }
 
 impl<N, UST> QueryId for WithUserSqlType<N, UST> {
@@ -229,6 +301,56 @@ where
     }
 }
 
+/// `INSERT INTO source values ON CONFLICT (key) DO UPDATE SET ...` (MySQL:
+/// `ON DUPLICATE KEY UPDATE`): a multi-row update of rows known to exist.
+pub(crate) struct Upsert<V> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) dialect: Dialect,
+    pub(crate) values: V,
+}
+
+impl<DB, V> QueryFragment<DB> for Upsert<V>
+where
+    DB: Backend,
+    V: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO ");
+        out.push_identifier(self.spec.source_table)?;
+        out.push_sql(" ");
+        self.values.walk_ast(out.reborrow())?;
+        if self.dialect == Dialect::Mysql {
+            out.push_sql(" ON DUPLICATE KEY UPDATE ");
+        } else {
+            out.push_sql(" ON CONFLICT (");
+            push_names(&mut out, self.spec.primary_key)?;
+            out.push_sql(") DO UPDATE SET ");
+        }
+        let columns = self
+            .spec
+            .model_columns
+            .iter()
+            .filter(|c| !self.spec.is_primary_key(c));
+        for (i, column) in columns.enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_identifier(column)?;
+            if self.dialect == Dialect::Mysql {
+                out.push_sql(" = VALUES(");
+                out.push_identifier(column)?;
+                out.push_sql(")");
+            } else {
+                out.push_sql(" = ");
+                out.push_identifier("excluded")?;
+                out.push_sql(".");
+                out.push_identifier(column)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `SELECT selection FROM source WHERE filter`.
 pub(crate) struct SelectWhere<S, W> {
     pub(crate) spec: &'static HistoryTableSpec,
@@ -289,7 +411,7 @@ impl<DB: Backend> QueryFragment<DB> for Fixed {
     }
 }
 
-dynamic_query_id!(UpdateWhere<C, W>, DeleteWhere<W>, SelectKeys<W>, InsertValues<V, S>, SelectWhere<S, W>, LastInserted<>, Fixed<>);
+dynamic_query_id!(Upsert<V>, UpdateWhere<C, W>, DeleteWhere<W>, SelectKeys<W>, InsertValues<V, S>, SelectWhere<S, W>, LastInserted<>, Fixed<>);
 
 /// A node loaded as rows of `ST`.
 pub(crate) struct Rows<N, ST>(pub(crate) N, pub(crate) PhantomData<ST>);
