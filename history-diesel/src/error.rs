@@ -7,6 +7,13 @@ use std::fmt;
 pub enum HistoryError {
     /// The database refused a statement.
     Database(diesel::result::Error),
+    /// The history table does not exist: its migration has not run.
+    HistoryTableMissing {
+        /// The history table.
+        table: &'static str,
+        /// What the database said.
+        source: diesel::result::Error,
+    },
     /// The context asked for a user ([`HistoryContext::require_user`](crate::HistoryContext::require_user))
     /// and none was given or in scope.
     UserRequired {
@@ -51,6 +58,10 @@ impl fmt::Display for HistoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HistoryError::Database(err) => write!(f, "database error: {err}"),
+            HistoryError::HistoryTableMissing { table, source } => write!(
+                f,
+                "history table {table} is missing (has its migration run?): {source}"
+            ),
             HistoryError::UserRequired { model } => {
                 write!(f, "a user is required to write history of {model}")
             }
@@ -73,7 +84,9 @@ impl fmt::Display for HistoryError {
 impl std::error::Error for HistoryError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            HistoryError::Database(err) => Some(err),
+            HistoryError::Database(err) | HistoryError::HistoryTableMissing { source: err, .. } => {
+                Some(err)
+            }
             _ => None,
         }
     }

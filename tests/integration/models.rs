@@ -132,7 +132,9 @@ diesel::table! {
 }
 
 /// `skip_unchanged`: an update that leaves `body` as it was records nothing.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords,
+)]
 #[diesel(table_name = notes)]
 #[history(skip_unchanged, exclude(touched))]
 pub struct Note {

@@ -264,8 +264,10 @@ fn concurrent_connection(url: &str) -> PgConnection {
 }
 
 fn drop_tables(conn: &mut PgConnection) {
-    conn.batch_execute("DROP TABLE IF EXISTS orders, every_types, tags, notes, historical_orders CASCADE")
-        .unwrap();
+    conn.batch_execute(
+        "DROP TABLE IF EXISTS orders, every_types, tags, notes, historical_orders CASCADE",
+    )
+    .unwrap();
 }
 
 fn drop_concurrent_database(url: &str) {

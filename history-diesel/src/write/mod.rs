@@ -446,7 +446,7 @@ fn record<M, C>(
     ids: &[M::Id],
     kind: HistoryType,
     meta: &HistoryMeta<UserIdOf<M>>,
-) -> diesel::QueryResult<()>
+) -> Result<(), HistoryError>
 where
     M: HistoricalRecords,
     C: Connection,
@@ -465,7 +465,7 @@ fn record_where<M, C, W>(
     filter: W,
     kind: HistoryType,
     meta: &HistoryMeta<UserIdOf<M>>,
-) -> diesel::QueryResult<usize>
+) -> Result<usize, HistoryError>
 where
     M: HistoricalRecords,
     C: Connection,
@@ -473,6 +473,24 @@ where
     W: QueryFragment<C::Backend>,
 {
     <C::Backend as RecordBackend<M>>::record_where(conn, filter, kind, meta)
+        .map_err(|err| missing_history_table(&M::HISTORY_TABLE, err))
+}
+
+/// The database's "no such table" for the history table, as a typed error:
+/// the usual cause is a history migration that was not run.
+fn missing_history_table(spec: &HistoryTableSpec, err: diesel::result::Error) -> HistoryError {
+    let text = err.to_string();
+    let missing = ["no such table", "does not exist", "doesn't exist"]
+        .iter()
+        .any(|phrase| text.contains(phrase));
+    if missing && text.contains(spec.history_table) {
+        HistoryError::HistoryTableMissing {
+            table: spec.history_table,
+            source: err,
+        }
+    } else {
+        HistoryError::Database(err)
+    }
 }
 
 /// Writing a history record: the statement and what it needs of a backend,
