@@ -620,7 +620,13 @@ macro_rules! write_suite {
             let err = Order::create_with_history(&mut *conn, &NewOrder::new("lost", 2.0), &ctx)
                 .unwrap_err();
             assert!(
-                matches!(err, HistoryError::HistoryTableMissing { table: "historical_orders", .. }),
+                matches!(
+                    err,
+                    HistoryError::HistoryTableMissing {
+                        table: "historical_orders",
+                        ..
+                    }
+                ),
                 "{err:?}"
             );
             let mut changed = order.clone();
