@@ -177,6 +177,7 @@ impl<U: Clone + 'static> HistoryContext<U> {
     pub(crate) fn meta_for(
         &self,
         spec: &HistoryTableSpec,
+        now: DateTime<Utc>,
     ) -> Result<Option<HistoryMeta<U>>, HistoryError> {
         let ctx = self
             .try_resolved()
@@ -205,7 +206,8 @@ impl<U: Clone + 'static> HistoryContext<U> {
         Ok(Some(HistoryMeta {
             // The application's clock, not the database's: one clock for every
             // backend, and explicit dates for imports use the same path.
-            date: history_core::sql_types::UtcTimestamp::new(ctx.date.unwrap_or_else(Utc::now)),
+            // `now` is read once per call, so the rows of one bulk write share it.
+            date: history_core::sql_types::UtcTimestamp::new(ctx.date.unwrap_or(now)),
             user: ctx.user,
             reason: ctx.reason,
         }))
@@ -213,9 +215,82 @@ impl<U: Clone + 'static> HistoryContext<U> {
 }
 
 /// The resolved metadata of one write.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HistoryMeta<U> {
     pub(crate) date: history_core::sql_types::UtcTimestamp,
     pub(crate) user: Option<U>,
     pub(crate) reason: Option<String>,
+}
+
+/// The history context of each row of a bulk write: one [`HistoryContext`]
+/// for all rows, or a slice or `Vec` of them, one per row (per-object
+/// overrides; build each from a shared default with `.clone()`).
+pub trait RowContexts<U> {
+    /// The context of row `index` of the input.
+    fn row(&self, index: usize) -> &HistoryContext<U>;
+    /// Whether every row has the same context.
+    fn uniform(&self) -> bool;
+    /// How many rows it describes, when that is fixed.
+    fn rows(&self) -> Option<usize>;
+}
+
+impl<U> RowContexts<U> for HistoryContext<U> {
+    fn row(&self, _: usize) -> &HistoryContext<U> {
+        self
+    }
+
+    fn uniform(&self) -> bool {
+        true
+    }
+
+    fn rows(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<U> RowContexts<U> for [HistoryContext<U>] {
+    fn row(&self, index: usize) -> &HistoryContext<U> {
+        &self[index]
+    }
+
+    fn uniform(&self) -> bool {
+        false
+    }
+
+    fn rows(&self) -> Option<usize> {
+        Some(self.len())
+    }
+}
+
+impl<U> RowContexts<U> for Vec<HistoryContext<U>> {
+    fn row(&self, index: usize) -> &HistoryContext<U> {
+        &self[index]
+    }
+
+    fn uniform(&self) -> bool {
+        false
+    }
+
+    fn rows(&self) -> Option<usize> {
+        Some(self.len())
+    }
+}
+
+impl<U: Clone + 'static> HistoryContext<U> {
+    /// The metadata of rows `offset..offset + count` of a bulk write: one
+    /// entry when the contexts are uniform, else one per row.
+    pub(crate) fn metas_for<R: RowContexts<U> + ?Sized>(
+        contexts: &R,
+        spec: &HistoryTableSpec,
+        offset: usize,
+        count: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<HistoryMeta<U>>>, HistoryError> {
+        if contexts.uniform() {
+            return Ok(vec![contexts.row(offset).meta_for(spec, now)?]);
+        }
+        (offset..offset + count)
+            .map(|index| contexts.row(index).meta_for(spec, now))
+            .collect()
+    }
 }

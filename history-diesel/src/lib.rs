@@ -74,7 +74,7 @@ mod write;
 pub mod __private;
 
 pub use backend::HistoryBackend;
-pub use context::HistoryContext;
+pub use context::{HistoryContext, RowContexts};
 pub use error::HistoryError;
 pub use history_core::columns;
 pub use history_core::{

@@ -419,6 +419,92 @@ macro_rules! write_suite {
         }
 
         #[test]
+        fn bulk_writes_take_per_row_contexts_and_group_their_history_statements() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let default = HistoryContext::new().user(1).reason("import");
+            let rows: Vec<NewOrder<'_>> =
+                (0..4).map(|i| NewOrder::new("new", f64::from(i))).collect();
+            let contexts = vec![
+                default.clone(),
+                default.clone().user(2).reason("row 2"),
+                default.clone(),
+                default.clone().without_history(),
+            ];
+            let seen = count_statements(&mut conn);
+            let mut created = Order::bulk_create_with_history(
+                &mut *conn,
+                &rows,
+                &contexts,
+                BulkOptions::default(),
+            )
+            .unwrap();
+            let statements = std::mem::take(&mut *seen.lock().unwrap());
+            // Two distinct contexts with history: two history statements.
+            assert_eq!(
+                statements.len(),
+                bulk_create_statements(4, 1) + 1,
+                "{statements:#?}"
+            );
+
+            for order in &mut created {
+                order.total += 10.0;
+            }
+            let update_contexts: Vec<HistoryContext> = (0..4)
+                .map(|i| HistoryContext::new().user(10 + i64::from(i % 2 == 0)))
+                .collect();
+            Order::bulk_update_with_history(
+                &mut *conn,
+                &created,
+                &update_contexts,
+                BulkOptions::default(),
+            )
+            .unwrap();
+
+            let records = history_of(&mut conn);
+            let seen: Vec<(f64, &str, Option<i64>, Option<&str>)> = records
+                .iter()
+                .map(|r| {
+                    (
+                        r.total,
+                        r.history_type.as_str(),
+                        r.history_user_id,
+                        r.history_change_reason.as_deref(),
+                    )
+                })
+                .collect();
+            let mut expected = vec![
+                (0.0, "+", Some(1), Some("import")),
+                (1.0, "+", Some(2), Some("row 2")),
+                (2.0, "+", Some(1), Some("import")),
+            ];
+            expected.extend([
+                (10.0, "~", Some(11), None),
+                (11.0, "~", Some(10), None),
+                (12.0, "~", Some(11), None),
+                (13.0, "~", Some(10), None),
+            ]);
+            let mut seen_sorted = seen.clone();
+            seen_sorted.sort_by(|a, b| (a.1 != "+", a.0).partial_cmp(&(b.1 != "+", b.0)).unwrap());
+            assert_eq!(seen_sorted, expected);
+            // All records of one call share one date.
+            assert!(records[..3]
+                .iter()
+                .all(|r| r.history_date == records[0].history_date));
+
+            // Per-row contexts must match the rows.
+            let err = Order::bulk_create_with_history(
+                &mut *conn,
+                &rows,
+                &contexts[..2],
+                BulkOptions::default(),
+            )
+            .unwrap_err();
+            assert!(matches!(err, HistoryError::Conflict { .. }), "{err:?}");
+            assert_eq!(row_count(&mut conn), (4, 7));
+        }
+
+        #[test]
         fn skip_unchanged_records_only_updates_that_change_a_tracked_column() {
             let mut conn = connect();
             create_tables(&mut conn);

@@ -15,6 +15,7 @@ mod sql;
 
 use std::marker::PhantomData;
 
+use chrono::Utc;
 use diesel::connection::LoadConnection;
 use diesel::deserialize::FromSqlRow;
 use diesel::dsl::AsSelect as SelectBy;
@@ -29,7 +30,7 @@ use self::sql::{
     DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, RecordHistory, Rows, SelectKeys,
     SelectWhere, UpdateWhere, Upsert, WithUserSqlType,
 };
-use crate::context::{HistoryContext, HistoryMeta};
+use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
 use crate::{
     Dialect, HistoricalRecords, HistoryBackend, HistoryRecord, HistoryTableSpec, HistoryType,
@@ -72,14 +73,17 @@ pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
     /// Runs the insert statements (each with its row count) and records a
     /// `+` for every row, in one history statement per key chunk.
     #[doc(hidden)]
-    fn create<C, V>(
+    fn create<C, V, R>(
         conn: &mut C,
         statements: Vec<(V, usize)>,
-        ctx: &HistoryContext<UserIdOf<M>>,
+        contexts: &R,
+        offset: usize,
+        now: chrono::DateTime<Utc>,
     ) -> Result<Vec<M>, HistoryError>
     where
         C: LoadConnection<Backend = Self>,
-        V: QueryFragment<Self>;
+        V: QueryFragment<Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized;
 
     /// Updates the rows `filter` selects and records a `~` for each.
     #[doc(hidden)]
@@ -120,15 +124,18 @@ pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
     /// Writes whole rows that exist (one upsert per statement) and records a
     /// `~` for each; [`HistoryError::NotFound`] if any is missing.
     #[doc(hidden)]
-    fn bulk_update<C, V>(
+    fn bulk_update<C, V, R>(
         conn: &mut C,
         ids: &[M::Id],
         statements: Vec<(V, usize)>,
-        ctx: &HistoryContext<UserIdOf<M>>,
+        contexts: &R,
+        offset: usize,
+        now: chrono::DateTime<Utc>,
     ) -> Result<usize, HistoryError>
     where
         C: LoadConnection<Backend = Self>,
-        V: QueryFragment<Self>;
+        V: QueryFragment<Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized;
 
     /// Deletes one row by key, recording a `-`.
     #[doc(hidden)]
@@ -155,7 +162,7 @@ where
     M::SelectExpression: QueryFragment<DB>,
     SelectionSqlType<M, DB>: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
     M::Id: ToSql<KeySqlType<M>, DB> + FromSqlRow<KeySqlType<M>, DB> + 'static,
-    UserIdOf<M>: Clone + 'static,
+    UserIdOf<M>: Clone + PartialEq + 'static,
     Option<UserIdOf<M>>: ToSql<Nullable<M::UserIdSqlType>, DB>,
     DB: HistoryBackend
         + HasSqlType<Timestamp>
@@ -174,17 +181,21 @@ where
     M::UserIdSqlType: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
     DB: ReadBackBackend<M> + RecordBackend<M>,
 {
-    fn create<C, V>(
+    fn create<C, V, R>(
         conn: &mut C,
         statements: Vec<(V, usize)>,
-        ctx: &HistoryContext<UserIdOf<M>>,
+        contexts: &R,
+        offset: usize,
+        now: chrono::DateTime<Utc>,
     ) -> Result<Vec<M>, HistoryError>
     where
         C: LoadConnection<Backend = Self>,
         V: QueryFragment<Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized,
     {
         let spec = &M::HISTORY_TABLE;
-        let meta = ctx.meta_for(spec)?;
+        let total = statements.iter().map(|(_, count)| count).sum();
+        let metas = HistoryContext::metas_for(contexts, spec, offset, total, now)?;
         conn.transaction(|conn| {
             let mut models: Vec<M> = Vec::new();
             for (values, count) in statements {
@@ -200,10 +211,8 @@ where
                 }
                 models.extend(inserted);
             }
-            if let Some(meta) = &meta {
-                let ids: Vec<M::Id> = models.iter().map(M::history_key).collect();
-                record::<M, C>(conn, &ids, HistoryType::Created, meta)?;
-            }
+            let ids: Vec<M::Id> = models.iter().map(M::history_key).collect();
+            record_grouped::<M, C>(conn, &ids, &metas, HistoryType::Created)?;
             Ok(models)
         })
     }
@@ -220,7 +229,7 @@ where
         Ch: QueryFragment<Self>,
     {
         let spec = &M::HISTORY_TABLE;
-        let meta = ctx.meta_for(spec)?;
+        let meta = ctx.meta_for(spec, Utc::now())?;
         conn.transaction(|conn| {
             let ids: Vec<M::Id> = if DB::DIALECT == Dialect::Mysql {
                 // Lock the rows first: no other writer changes them before their
@@ -282,7 +291,7 @@ where
         W: QueryFragment<Self>,
     {
         let spec = &M::HISTORY_TABLE;
-        let meta = ctx.meta_for(spec)?;
+        let meta = ctx.meta_for(spec, Utc::now())?;
         conn.transaction(|conn| {
             if DB::DIALECT == Dialect::Sqlite {
                 // SQLite has one writer: once the history INSERT holds the write
@@ -313,18 +322,21 @@ where
         })
     }
 
-    fn bulk_update<C, V>(
+    fn bulk_update<C, V, R>(
         conn: &mut C,
         ids: &[M::Id],
         statements: Vec<(V, usize)>,
-        ctx: &HistoryContext<UserIdOf<M>>,
+        contexts: &R,
+        offset: usize,
+        now: chrono::DateTime<Utc>,
     ) -> Result<usize, HistoryError>
     where
         C: LoadConnection<Backend = Self>,
         V: QueryFragment<Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized,
     {
         let spec = &M::HISTORY_TABLE;
-        let meta = ctx.meta_for(spec)?;
+        let metas = HistoryContext::metas_for(contexts, spec, offset, ids.len(), now)?;
         conn.transaction(|conn| {
             // Lock the rows and check they all exist: the upsert below must
             // never create one.
@@ -349,9 +361,7 @@ where
                 }
                 .execute(conn)?;
             }
-            if let Some(meta) = &meta {
-                record::<M, C>(conn, ids, HistoryType::Changed, meta)?;
-            }
+            record_grouped::<M, C>(conn, ids, &metas, HistoryType::Changed)?;
             Ok(ids.len())
         })
     }
@@ -438,6 +448,45 @@ where
             .map_err(|err| conflict(spec, err))
         }
     }
+}
+
+/// Records `kind` for rows with these keys, each with its metadata (one
+/// entry for all, or one per row): one statement per distinct metadata and
+/// key chunk, so a bulk write with a few overrides stays a few statements.
+fn record_grouped<M, C>(
+    conn: &mut C,
+    ids: &[M::Id],
+    metas: &[Option<HistoryMeta<UserIdOf<M>>>],
+    kind: HistoryType,
+) -> Result<(), HistoryError>
+where
+    M: HistoricalRecords,
+    UserIdOf<M>: PartialEq,
+    M::Id: Clone,
+    C: Connection,
+    C::Backend: RecordBackend<M> + HasSqlType<KeySqlType<M>>,
+    M::Id: ToSql<KeySqlType<M>, C::Backend>,
+{
+    if let [uniform] = metas {
+        return match uniform {
+            Some(meta) => record::<M, C>(conn, ids, kind, meta),
+            None => Ok(()),
+        };
+    }
+    /// Keys that share one metadata.
+    type Group<'m, M> = (&'m HistoryMeta<UserIdOf<M>>, Vec<<M as HistoricalRecords>::Id>);
+    let mut groups: Vec<Group<'_, M>> = Vec::new();
+    for (id, meta) in ids.iter().zip(metas) {
+        let Some(meta) = meta else { continue };
+        match groups.iter_mut().find(|(seen, _)| *seen == meta) {
+            Some((_, group)) => group.push(id.clone()),
+            None => groups.push((meta, vec![id.clone()])),
+        }
+    }
+    for (meta, group) in groups {
+        record::<M, C>(conn, &group, kind, meta)?;
+    }
+    Ok(())
 }
 
 /// Records `kind` for the rows with these keys, a statement per chunk.
@@ -540,6 +589,21 @@ where
     }
 }
 
+/// Per-row contexts must name every row, no more.
+fn check_context_count(
+    model: &'static str,
+    contexts: Option<usize>,
+    rows: usize,
+) -> Result<(), HistoryError> {
+    match contexts {
+        Some(count) if count != rows => Err(HistoryError::Conflict {
+            model,
+            detail: format!("{count} history contexts for {rows} rows"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A unique violation while inserting is a conflict of the input.
 fn conflict(spec: &HistoryTableSpec, err: diesel::result::Error) -> HistoryError {
     match err {
@@ -620,32 +684,43 @@ pub trait WriteWithHistory: HistoricalRecords {
         N: Insertable<Self::Table>,
         N::Values: QueryFragment<C::Backend>,
     {
-        let mut rows =
-            <C::Backend as WriteBackend<Self>>::create(conn, vec![(new.values(), 1)], ctx)?;
+        let mut rows = <C::Backend as WriteBackend<Self>>::create(
+            conn,
+            vec![(new.values(), 1)],
+            ctx,
+            0,
+            Utc::now(),
+        )?;
         Ok(rows.remove(0))
     }
 
     /// Inserts many rows, `batch_size` per statement, and records a `+` for
     /// each; all in one transaction. A key that repeats or already exists
     /// fails the whole call with [`HistoryError::Conflict`].
-    fn bulk_create_with_history<'r, C, N>(
+    fn bulk_create_with_history<'r, C, N, R>(
         conn: &mut C,
         rows: &'r [N],
-        ctx: &HistoryContext<UserIdOf<Self>>,
+        contexts: &R,
         options: BulkOptions,
     ) -> Result<Vec<Self>, HistoryError>
     where
         C: LoadConnection,
         C::Backend: WriteBackend<Self>,
         N: InsertRows<'r, Self::Table, C::Backend>,
+        R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
+        check_context_count(Self::HISTORY_TABLE.model, contexts.rows(), rows.len())?;
+        let now = Utc::now();
+        let batch = options.batch_size.max(1);
         conn.transaction(|conn| {
             let mut created = Vec::with_capacity(rows.len());
-            for chunk in rows.chunks(options.batch_size.max(1)) {
+            for (i, chunk) in rows.chunks(batch).enumerate() {
                 created.extend(<C::Backend as WriteBackend<Self>>::create(
                     conn,
                     N::statements(chunk),
-                    ctx,
+                    contexts,
+                    i * batch,
+                    now,
                 )?);
             }
             Ok(created)
@@ -658,10 +733,10 @@ pub trait WriteWithHistory: HistoricalRecords {
     /// checked to exist first). A key given twice is a
     /// [`HistoryError::Conflict`], a missing row [`HistoryError::NotFound`];
     /// either way nothing is written. Returns the number of rows.
-    fn bulk_update_with_history<'r, C>(
+    fn bulk_update_with_history<'r, C, R>(
         conn: &mut C,
         rows: &'r [Self],
-        ctx: &HistoryContext<UserIdOf<Self>>,
+        contexts: &R,
         options: BulkOptions,
     ) -> Result<usize, HistoryError>
     where
@@ -669,7 +744,11 @@ pub trait WriteWithHistory: HistoricalRecords {
         C::Backend: WriteBackend<Self>,
         Self: InsertRows<'r, Self::Table, C::Backend>,
         Self::Id: Eq + std::hash::Hash,
+        R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
+        check_context_count(Self::HISTORY_TABLE.model, contexts.rows(), rows.len())?;
+        let now = Utc::now();
+        let batch = options.batch_size.max(1);
         let mut keys = std::collections::HashSet::with_capacity(rows.len());
         if !rows.iter().all(|row| keys.insert(row.history_key())) {
             return Err(HistoryError::Conflict {
@@ -679,13 +758,15 @@ pub trait WriteWithHistory: HistoricalRecords {
         }
         conn.transaction(|conn| {
             let mut updated = 0;
-            for chunk in rows.chunks(options.batch_size.max(1)) {
+            for (i, chunk) in rows.chunks(batch).enumerate() {
                 let ids: Vec<Self::Id> = chunk.iter().map(Self::history_key).collect();
                 updated += <C::Backend as WriteBackend<Self>>::bulk_update(
                     conn,
                     &ids,
                     Self::statements(chunk),
-                    ctx,
+                    contexts,
+                    i * batch,
+                    now,
                 )?;
             }
             Ok(updated)
