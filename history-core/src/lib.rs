@@ -16,6 +16,7 @@
 pub mod columns;
 mod dialect;
 mod history_type;
+mod hooks;
 mod migration;
 mod spec;
 pub mod sql_types;
@@ -23,6 +24,7 @@ mod traits;
 
 pub use dialect::Dialect;
 pub use history_type::{HistoryType, ParseHistoryTypeError};
+pub use hooks::{HookError, RecordEvent, RecordHooks};
 pub use migration::MigrationSql;
 pub use spec::{
     ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind,

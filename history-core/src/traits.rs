@@ -32,6 +32,8 @@ pub trait HistoricalRecords: Sized {
     type Id: Clone;
     /// The Diesel SQL type of `history_user_id`, without `Nullable`.
     type UserIdSqlType;
+    /// Hooks around every history write (`#[history(hooks = ...)]`, default `()`).
+    type Hooks: crate::hooks::RecordHooks<Self>;
 
     /// The description of the history table.
     const HISTORY_TABLE: HistoryTableSpec;

@@ -73,6 +73,7 @@ pub struct ContainerAttrs {
     pub history_id: Attr<HistoryIdKind>,
     pub change_reason: Attr<ChangeReason>,
     pub skip_unchanged: Attr<()>,
+    pub hooks: Attr<Type>,
 }
 
 /// `#[history(...)]` on a field.
@@ -115,6 +116,7 @@ impl ContainerAttrs {
             history_id: Attr::none(symbol::HISTORY_ID),
             change_reason: Attr::none(symbol::CHANGE_REASON),
             skip_unchanged: Attr::none(symbol::SKIP_UNCHANGED),
+            hooks: Attr::none(symbol::HOOKS),
         };
         for_each_history_option(cx, attrs, symbol::CONTAINER_OPTIONS, |keyword, value| {
             if keyword == &symbol::TABLE_NAME {
@@ -150,6 +152,9 @@ impl ContainerAttrs {
                     parse_change_reason,
                 )?;
                 this.change_reason.set(cx, keyword, reason);
+            } else if keyword == &symbol::HOOKS {
+                let ty = eq_value(keyword, value, "hooks = MyHooks", syn::parse2::<Type>)?;
+                this.hooks.set(cx, keyword, ty);
             } else if keyword == &symbol::SKIP_UNCHANGED {
                 match value {
                     Value::Flag => this.skip_unchanged.set(cx, keyword, ()),

@@ -44,6 +44,8 @@ pub struct Model {
     /// Every column of the model, tracked or not.
     pub model_columns: Vec<Ident>,
     pub skip_unchanged: bool,
+    /// `hooks = Type`, or `()`.
+    pub hooks: Type,
 }
 
 pub struct Field {
@@ -307,6 +309,11 @@ impl Model {
                 .unwrap_or(ChangeReason::Varchar(100)),
             model_columns,
             skip_unchanged: attrs.skip_unchanged.get().is_some(),
+            hooks: attrs
+                .hooks
+                .get()
+                .cloned()
+                .unwrap_or_else(|| syn::parse_quote!(())),
         })
     }
 }

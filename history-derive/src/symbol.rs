@@ -17,6 +17,7 @@ pub const USER_ID_TYPE: Symbol = Symbol("user_id_type");
 pub const HISTORY_ID: Symbol = Symbol("history_id");
 pub const CHANGE_REASON: Symbol = Symbol("change_reason");
 pub const SKIP_UNCHANGED: Symbol = Symbol("skip_unchanged");
+pub const HOOKS: Symbol = Symbol("hooks");
 
 pub const CONTAINER_OPTIONS: &[Symbol] = &[
     TABLE_NAME,
@@ -27,6 +28,7 @@ pub const CONTAINER_OPTIONS: &[Symbol] = &[
     HISTORY_ID,
     CHANGE_REASON,
     SKIP_UNCHANGED,
+    HOOKS,
 ];
 
 // `#[history(...)]` on a field.

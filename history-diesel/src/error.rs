@@ -44,6 +44,8 @@ pub enum HistoryError {
         /// The scoped context's user id type.
         scoped: &'static str,
     },
+    /// A [`RecordHooks`](crate::RecordHooks) hook refused the write.
+    Hook(crate::HookError),
     /// A bulk input contradicts itself or the table (a key twice, a key
     /// that already exists).
     Conflict {
@@ -73,6 +75,7 @@ impl fmt::Display for HistoryError {
                 f,
                 "the history context in scope has user ids of type {scoped}, history of {model} keeps {expected}"
             ),
+            HistoryError::Hook(err) => write!(f, "history hook failed: {err}"),
             HistoryError::NotFound { model } => write!(f, "no {model} row with this key"),
             HistoryError::Conflict { model, detail } => {
                 write!(f, "conflicting input for {model}: {detail}")

@@ -79,7 +79,8 @@ pub use error::HistoryError;
 pub use history_core::columns;
 pub use history_core::{
     ChangeReasonColumn, ColumnSpec, ColumnType, Dialect, HistoricalRecords, HistoryIdKind,
-    HistoryRecord, HistoryTableSpec, HistoryType, MigrationSql, ParseHistoryTypeError, SqlKind,
+    HistoryRecord, HistoryTableSpec, HistoryType, HookError, MigrationSql, ParseHistoryTypeError,
+    RecordEvent, RecordHooks, SqlKind,
 };
 pub use migration::write_migration;
 pub use write::{

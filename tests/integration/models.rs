@@ -136,7 +136,7 @@ diesel::table! {
     Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords,
 )]
 #[diesel(table_name = notes)]
-#[history(skip_unchanged, exclude(touched))]
+#[history(skip_unchanged, exclude(touched), hooks = NoteHooks)]
 pub struct Note {
     pub id: i32,
     pub body: String,
@@ -148,4 +148,48 @@ pub struct Note {
 pub struct NewNote<'a> {
     pub body: &'a str,
     pub touched: i32,
+}
+
+/// Hooks of `Note`: fills a missing reason, refuses the reason "veto", and
+/// logs every record written (per thread, so parallel tests do not mix).
+pub struct NoteHooks;
+
+thread_local! {
+    static NOTE_LOG: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What the hooks saw on this thread since the last call.
+pub fn take_note_log() -> Vec<String> {
+    NOTE_LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
+}
+
+impl history_diesel::RecordHooks<Note> for NoteHooks {
+    const AFTER_RECORD: bool = true;
+
+    fn before_record(
+        event: &mut history_diesel::RecordEvent<'_, i64>,
+    ) -> Result<(), history_diesel::HookError> {
+        if event.reason.as_deref() == Some("veto") {
+            return Err(format!("{} of {} vetoed", event.kind, event.model).into());
+        }
+        event
+            .reason
+            .get_or_insert_with(|| "no reason given".to_owned());
+        Ok(())
+    }
+
+    fn after_record(records: &[HistoricalNote]) -> Result<(), history_diesel::HookError> {
+        NOTE_LOG.with(|log| {
+            log.borrow_mut().extend(records.iter().map(|r| {
+                format!(
+                    "{} {} {} {}",
+                    r.history_type,
+                    r.body,
+                    r.history_change_reason.as_deref().unwrap_or(""),
+                    r.history_user_id.unwrap_or(0)
+                )
+            }))
+        });
+        Ok(())
+    }
 }

@@ -505,6 +505,39 @@ macro_rules! write_suite {
         }
 
         #[test]
+        fn hooks_see_every_record_and_can_veto_the_write() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            take_note_log();
+            let note = Note::create_with_history(&mut *conn, &NewNote { body: "hello", touched: 0 }, &HistoryContext::new().user(3))
+                .unwrap();
+            Note::update_with_history(&mut *conn, notes::id.eq(note.id), notes::body.eq("edited"), &HistoryContext::new().reason("typo"))
+                .unwrap();
+            Note::delete_where_with_history(&mut *conn, notes::body.eq("edited"), &HistoryContext::new()).unwrap();
+            assert_eq!(
+                take_note_log(),
+                ["+ hello no reason given 3", "~ edited typo 0", "- edited no reason given 0"]
+            );
+            let reasons: Vec<Option<String>> = historical_notes::table
+                .order(historical_notes::history_id)
+                .select(historical_notes::history_change_reason)
+                .load(&mut *conn)
+                .unwrap();
+            assert_eq!(reasons[0].as_deref(), Some("no reason given"), "the hook's change is written");
+
+            // A hook's error aborts the write: neither table changes.
+            let err = Note::create_with_history(&mut *conn, &NewNote { body: "no", touched: 0 }, &HistoryContext::new().reason("veto"))
+                .unwrap_err();
+            assert!(matches!(&err, HistoryError::Hook(e) if e.to_string() == "+ of Note vetoed"), "{err:?}");
+            let counts: (i64, i64) = (
+                notes::table.count().get_result(&mut *conn).unwrap(),
+                historical_notes::table.count().get_result(&mut *conn).unwrap(),
+            );
+            assert_eq!(counts, (0, 3));
+            assert!(take_note_log().is_empty());
+        }
+
+        #[test]
         fn skip_unchanged_records_only_updates_that_change_a_tracked_column() {
             let mut conn = connect();
             create_tables(&mut conn);

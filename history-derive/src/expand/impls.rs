@@ -52,6 +52,7 @@ pub fn trait_impls(model: &Model) -> TokenStream {
         }
     };
     let user_id_sql = &model.user_id_sql;
+    let hooks = &model.hooks;
     let spec = table_spec(model);
     let history_id_type = match model.history_id {
         HistoryIdKind::Integer => quote!(i64),
@@ -85,6 +86,7 @@ pub fn trait_impls(model: &Model) -> TokenStream {
                 type TrackedColumns = (#(#tracked,)*);
                 type Id = #id_type;
                 type UserIdSqlType = #user_id_sql;
+                type Hooks = #hooks;
 
                 const HISTORY_TABLE: #private::HistoryTableSpec = #spec;
 

@@ -61,6 +61,7 @@ const _: () = {
         );
         type Id = i32;
         type UserIdSqlType = ::diesel::sql_types::BigInt;
+        type Hooks = ();
         const HISTORY_TABLE: ::history_diesel::__private::HistoryTableSpec = ::history_diesel::__private::HistoryTableSpec {
             model: "Order",
             source_table: "orders",

@@ -68,6 +68,7 @@ const _: () = {
         );
         type Id = (i32, i16);
         type UserIdSqlType = ::diesel::sql_types::Text;
+        type Hooks = ();
         const HISTORY_TABLE: ::history_diesel::__private::HistoryTableSpec = ::history_diesel::__private::HistoryTableSpec {
             model: "LineItem",
             source_table: "line_items",

@@ -23,17 +23,18 @@ use diesel::expression::{AppearsOnTable, Expression, QueryMetadata, Selectable};
 use diesel::query_builder::{AsChangeset, QueryFragment};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, BoolOrNullableBool, HasSqlType, Nullable, Text, Timestamp};
-use diesel::{Connection, Insertable, RunQueryDsl, SelectableHelper, Table};
+use diesel::{Insertable, RunQueryDsl, SelectableHelper, Table};
 use history_core::sql_types::UtcTimestamp;
 
 use self::sql::{
-    DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, RecordHistory, Rows, SelectKeys,
-    SelectWhere, UpdateWhere, Upsert, WithUserSqlType,
+    DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, RecordHistory, RecordsOf, Rows,
+    SelectKeys, SelectWhere, UpdateWhere, Upsert, WithUserSqlType,
 };
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
 use crate::{
     Dialect, HistoricalRecords, HistoryBackend, HistoryRecord, HistoryTableSpec, HistoryType,
+    RecordEvent, RecordHooks,
 };
 
 /// How many keys one statement names at most; longer inputs take one
@@ -151,6 +152,7 @@ pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
 fn key_in<M: HistoricalRecords>(ids: &[M::Id]) -> KeyIn<'_, M::Id, KeySqlType<M>> {
     KeyIn {
         spec: &M::HISTORY_TABLE,
+        table: M::HISTORY_TABLE.source_table,
         ids,
         sql_type: PhantomData,
     }
@@ -293,7 +295,7 @@ where
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
         conn.transaction(|conn| {
-            if DB::DIALECT == Dialect::Sqlite {
+            if DB::DIALECT == Dialect::Sqlite && !<M::Hooks as RecordHooks<M>>::AFTER_RECORD {
                 // SQLite has one writer: once the history INSERT holds the write
                 // lock, the DELETE sees exactly the rows it recorded.
                 if let Some(meta) = &meta {
@@ -304,7 +306,7 @@ where
             let ids: Vec<M::Id> = Rows::<_, KeySqlType<M>>::of(SelectKeys {
                 spec,
                 filter,
-                for_update: true,
+                for_update: DB::DIALECT != Dialect::Sqlite,
             })
             .load(conn)?;
             if let Some(meta) = &meta {
@@ -430,7 +432,7 @@ where
             .execute(conn)
             .map_err(|err| conflict(spec, err))?;
             Ok(Rows::<_, SelectBy<M, DB>>::of(SelectWhere {
-                spec,
+                from: spec.source_table,
                 selection: M::as_select(),
                 filter: LastInserted {
                     spec,
@@ -461,9 +463,9 @@ fn record_grouped<M, C>(
 ) -> Result<(), HistoryError>
 where
     M: HistoricalRecords,
-    UserIdOf<M>: PartialEq,
+    UserIdOf<M>: Clone + PartialEq,
     M::Id: Clone,
-    C: Connection,
+    C: LoadConnection,
     C::Backend: RecordBackend<M> + HasSqlType<KeySqlType<M>>,
     M::Id: ToSql<KeySqlType<M>, C::Backend>,
 {
@@ -474,7 +476,10 @@ where
         };
     }
     /// Keys that share one metadata.
-    type Group<'m, M> = (&'m HistoryMeta<UserIdOf<M>>, Vec<<M as HistoricalRecords>::Id>);
+    type Group<'m, M> = (
+        &'m HistoryMeta<UserIdOf<M>>,
+        Vec<<M as HistoricalRecords>::Id>,
+    );
     let mut groups: Vec<Group<'_, M>> = Vec::new();
     for (id, meta) in ids.iter().zip(metas) {
         let Some(meta) = meta else { continue };
@@ -498,31 +503,50 @@ fn record<M, C>(
 ) -> Result<(), HistoryError>
 where
     M: HistoricalRecords,
-    C: Connection,
+    C: LoadConnection,
     C::Backend: RecordBackend<M> + HasSqlType<KeySqlType<M>>,
     M::Id: ToSql<KeySqlType<M>, C::Backend>,
+    UserIdOf<M>: Clone,
 {
     for chunk in ids.chunks(KEY_CHUNK) {
-        record_where::<M, C, _>(conn, key_in::<M>(chunk), kind, meta)?;
+        let written = record_where::<M, C, _>(conn, key_in::<M>(chunk), kind, meta)?;
+        if <M::Hooks as RecordHooks<M>>::AFTER_RECORD {
+            let records =
+                <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind, &written)?;
+            <M::Hooks as RecordHooks<M>>::after_record(&records).map_err(HistoryError::Hook)?;
+        }
     }
     Ok(())
 }
 
 /// Records `kind` for the rows `filter` selects.
+/// The `before_record` hook runs first and may change the metadata; the
+/// metadata written is returned.
 fn record_where<M, C, W>(
     conn: &mut C,
     filter: W,
     kind: HistoryType,
     meta: &HistoryMeta<UserIdOf<M>>,
-) -> Result<usize, HistoryError>
+) -> Result<HistoryMeta<UserIdOf<M>>, HistoryError>
 where
     M: HistoricalRecords,
-    C: Connection,
+    C: LoadConnection,
     C::Backend: RecordBackend<M>,
     W: QueryFragment<C::Backend>,
+    UserIdOf<M>: Clone,
 {
-    <C::Backend as RecordBackend<M>>::record_where(conn, filter, kind, meta)
-        .map_err(|err| missing_history_table(&M::HISTORY_TABLE, err))
+    let mut meta = meta.clone();
+    <M::Hooks as RecordHooks<M>>::before_record(&mut RecordEvent {
+        model: M::HISTORY_TABLE.model,
+        kind,
+        date: meta.date.into(),
+        user: &mut meta.user,
+        reason: &mut meta.reason,
+    })
+    .map_err(HistoryError::Hook)?;
+    <C::Backend as RecordBackend<M>>::record_where(conn, filter, kind, &meta)
+        .map_err(|err| missing_history_table(&M::HISTORY_TABLE, err))?;
+    Ok(meta)
 }
 
 /// The database's "no such table" for the history table, as a typed error:
@@ -545,6 +569,16 @@ fn missing_history_table(spec: &HistoryTableSpec, err: diesel::result::Error) ->
 /// Writing a history record: the statement and what it needs of a backend,
 /// behind one bound.
 trait RecordBackend<M: HistoricalRecords>: HistoryBackend {
+    /// The records a history statement with `meta` wrote for these keys.
+    fn load_records<C>(
+        conn: &mut C,
+        ids: &[M::Id],
+        kind: HistoryType,
+        meta: &HistoryMeta<UserIdOf<M>>,
+    ) -> diesel::QueryResult<Vec<M::Record>>
+    where
+        C: LoadConnection<Backend = Self>;
+
     fn record_where<C, W>(
         conn: &mut C,
         filter: W,
@@ -552,7 +586,7 @@ trait RecordBackend<M: HistoricalRecords>: HistoryBackend {
         meta: &HistoryMeta<UserIdOf<M>>,
     ) -> diesel::QueryResult<usize>
     where
-        C: Connection<Backend = Self>,
+        C: LoadConnection<Backend = Self>,
         W: QueryFragment<Self>;
 }
 
@@ -564,7 +598,40 @@ where
     UtcTimestamp: ToSql<Timestamp, DB>,
     Option<UserIdOf<M>>: ToSql<Nullable<M::UserIdSqlType>, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
+    DB: HasSqlType<KeySqlType<M>> + QueryMetadata<SelectBy<M::Record, DB>> + 'static,
+    M::Id: ToSql<KeySqlType<M>, DB>,
+    M::Record: Selectable<DB> + FromSqlRow<SelectionSqlType<M::Record, DB>, DB> + 'static,
+    SelectionSqlType<M::Record, DB>:
+        diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    SelectBy<M::Record, DB>: QueryFragment<DB>,
 {
+    fn load_records<C>(
+        conn: &mut C,
+        ids: &[M::Id],
+        kind: HistoryType,
+        meta: &HistoryMeta<UserIdOf<M>>,
+    ) -> diesel::QueryResult<Vec<M::Record>>
+    where
+        C: LoadConnection<Backend = Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        Rows::<_, SelectBy<M::Record, DB>>::of(SelectWhere {
+            from: spec.history_table,
+            selection: <M::Record as SelectableHelper<DB>>::as_select(),
+            filter: RecordsOf {
+                keys: KeyIn {
+                    spec,
+                    table: spec.history_table,
+                    ids,
+                    sql_type: PhantomData::<KeySqlType<M>>,
+                },
+                date: &meta.date,
+                kind,
+            },
+        })
+        .load::<M::Record>(conn)
+    }
+
     fn record_where<C, W>(
         conn: &mut C,
         filter: W,
@@ -572,7 +639,7 @@ where
         meta: &HistoryMeta<UserIdOf<M>>,
     ) -> diesel::QueryResult<usize>
     where
-        C: Connection<Backend = Self>,
+        C: LoadConnection<Backend = Self>,
         W: QueryFragment<Self>,
     {
         WithUserSqlType(

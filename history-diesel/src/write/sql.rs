@@ -45,9 +45,11 @@ fn tracked_names(spec: &HistoryTableSpec) -> Vec<&'static str> {
     spec.columns.iter().map(|column| column.name).collect()
 }
 
-/// `"source"."key" IN (?, ...)`: rows by a single-column primary key.
+/// `"table"."key" IN (?, ...)`: rows by a single-column primary key, in the
+/// source table or (for records) the history table.
 pub(crate) struct KeyIn<'q, Id, ST> {
     pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) table: &'static str,
     pub(crate) ids: &'q [Id],
     pub(crate) sql_type: PhantomData<ST>,
 }
@@ -58,7 +60,7 @@ where
     Id: ToSql<ST, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_identifier(self.spec.source_table)?;
+        out.push_identifier(self.table)?;
         out.push_sql(".");
         out.push_identifier(self.spec.primary_key[0])?;
         out.push_sql(" IN (");
@@ -351,9 +353,9 @@ where
     }
 }
 
-/// `SELECT selection FROM source WHERE filter`.
+/// `SELECT selection FROM table WHERE filter`.
 pub(crate) struct SelectWhere<S, W> {
-    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) from: &'static str,
     pub(crate) selection: S,
     pub(crate) filter: W,
 }
@@ -368,9 +370,42 @@ where
         out.push_sql("SELECT ");
         self.selection.walk_ast(out.reborrow())?;
         out.push_sql(" FROM ");
-        out.push_identifier(self.spec.source_table)?;
+        out.push_identifier(self.from)?;
         out.push_sql(" WHERE ");
         self.filter.walk_ast(out.reborrow())
+    }
+}
+
+/// The records one history statement wrote: the keys, its date and its kind.
+pub(crate) struct RecordsOf<'q, Id, ST> {
+    pub(crate) keys: KeyIn<'q, Id, ST>,
+    pub(crate) date: &'q UtcTimestamp,
+    pub(crate) kind: HistoryType,
+}
+
+impl<DB, Id, ST> QueryFragment<DB> for RecordsOf<'_, Id, ST>
+where
+    DB: Backend + HasSqlType<ST> + HasSqlType<Timestamp>,
+    Id: ToSql<ST, DB>,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let table = self.keys.spec.history_table;
+        self.keys.walk_ast(out.reborrow())?;
+        out.push_sql(" AND ");
+        out.push_identifier(table)?;
+        out.push_sql(".");
+        out.push_identifier(columns::HISTORY_DATE)?;
+        out.push_sql(" = ");
+        out.push_bind_param::<Timestamp, UtcTimestamp>(self.date)?;
+        out.push_sql(" AND ");
+        out.push_identifier(table)?;
+        out.push_sql(".");
+        out.push_identifier(columns::HISTORY_TYPE)?;
+        out.push_sql(" = '");
+        out.push_sql(self.kind.as_str());
+        out.push_sql("'");
+        Ok(())
     }
 }
 
