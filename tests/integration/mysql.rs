@@ -301,3 +301,8 @@ fn drop_concurrent_database(url: &str) {
 fn bulk_update_statements(rows: usize, batch: usize) -> usize {
     3 * rows.div_ceil(batch)
 }
+
+/// With per-row contexts: one history statement per distinct context.
+fn grouped_bulk_create_statements(_rows: usize, batches: usize, groups: usize) -> usize {
+    3 * batches + groups
+}

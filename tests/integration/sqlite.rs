@@ -215,3 +215,8 @@ fn drop_concurrent_database(path: &std::path::Path) {
 fn bulk_update_statements(rows: usize, batch: usize) -> usize {
     rows + 2 * rows.div_ceil(batch)
 }
+
+/// With per-row contexts: one history statement per distinct context.
+fn grouped_bulk_create_statements(rows: usize, _batches: usize, groups: usize) -> usize {
+    rows + groups
+}

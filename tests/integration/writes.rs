@@ -441,11 +441,7 @@ macro_rules! write_suite {
             .unwrap();
             let statements = std::mem::take(&mut *seen.lock().unwrap());
             // Two distinct contexts with history: two history statements.
-            assert_eq!(
-                statements.len(),
-                bulk_create_statements(4, 1) + 1,
-                "{statements:#?}"
-            );
+            assert_eq!(statements.len(), grouped_bulk_create_statements(4, 1, 2), "{statements:#?}");
 
             for order in &mut created {
                 order.total += 10.0;

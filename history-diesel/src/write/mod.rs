@@ -2,14 +2,21 @@
 //! in the same transaction, built from what the database holds afterwards
 //! (before, for a delete).
 //!
-//! What each backend costs, per call (`k` = number of key chunks of
-//! [`KEY_CHUNK`] rows; BEGIN/COMMIT not counted):
+//! What each backend costs, per call (`k` = key chunks of [`KEY_CHUNK`]
+//! rows; `b` = batches; round trips on PostgreSQL and MySQL):
 //!
-//! | write | PostgreSQL, SQLite | MySQL |
-//! |---|---|---|
-//! | create (`n` rows, one batch) | `INSERT .. RETURNING`, history | reset id, `INSERT`, `SELECT` new rows, history |
-//! | update by key or filter | `UPDATE .. RETURNING key`, history | `SELECT key .. FOR UPDATE`, `UPDATE`, history |
-//! | delete by key or filter | SQLite: history, `DELETE`; PostgreSQL: `SELECT key .. FOR UPDATE`, history, `DELETE` | as PostgreSQL |
+//! | write | PostgreSQL | SQLite | MySQL |
+//! |---|---|---|---|
+//! | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | `DO LAST_INSERT_ID(0)`, `INSERT`, `SELECT`, history, in a transaction |
+//! | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history |
+//! | bulk create | 1 CTE per batch | 1 `INSERT` per row + 1 history per batch | 4 per batch |
+//! | bulk update | key check, upsert, history per batch | key check, 1 upsert per row, history per batch | key check `FOR UPDATE`, upsert, history per batch |
+//!
+//! A statement-per-write call runs without a transaction of its own when it
+//! is alone (it is atomic by itself); inside a caller's transaction, or with
+//! an after-record hook, it takes a savepoint or transaction as every other
+//! write does. Per-row contexts add one history statement per distinct
+//! context (the PostgreSQL CTE serves one shared context).
 
 mod sql;
 
@@ -27,8 +34,8 @@ use diesel::{Insertable, RunQueryDsl, SelectableHelper, Table};
 use history_core::sql_types::UtcTimestamp;
 
 use self::sql::{
-    DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, RecordHistory, RecordsOf, Rows,
-    SelectKeys, SelectWhere, UpdateWhere, Upsert, WithUserSqlType,
+    DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, Names, RecordHistory, RecordsOf, Rows,
+    SelectKeys, SelectWhere, UpdateWhere, Upsert, WithHistory, WithUserSqlType,
 };
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
@@ -198,6 +205,42 @@ where
         let spec = &M::HISTORY_TABLE;
         let total = statements.iter().map(|(_, count)| count).sum();
         let metas = HistoryContext::metas_for(contexts, spec, offset, total, now)?;
+        if let (Dialect::Postgres, [Some(meta)]) = (DB::DIALECT, metas.as_slice()) {
+            // Each statement inserts its rows and their records at once.
+            let meta = hooked_meta::<M>(HistoryType::Created, meta)?;
+            let alone = statements.len() == 1 && !<M::Hooks as RecordHooks<M>>::AFTER_RECORD;
+            let run = |conn: &mut C| {
+                let mut models: Vec<M> = Vec::with_capacity(total);
+                for (values, count) in statements {
+                    let inserted: Vec<M> = Rows::<_, SelectBy<M, DB>>::of(WithHistory {
+                        spec,
+                        write: InsertValues::<V, SelectBy<M, DB>> {
+                            spec,
+                            values,
+                            returning: None,
+                        },
+                        record: cte_record::<M>(HistoryType::Created, &meta),
+                        selection: M::as_select(),
+                    })
+                    .load::<M>(conn)
+                    .map_err(|err| match conflict(spec, err) {
+                        HistoryError::Database(err) => missing_history_table(spec, err),
+                        other => other,
+                    })?;
+                    if inserted.len() != count {
+                        return Err(HistoryError::Conflict {
+                            model: spec.model,
+                            detail: format!("inserted {count} rows, read back {}", inserted.len()),
+                        });
+                    }
+                    let ids: Vec<M::Id> = inserted.iter().map(M::history_key).collect();
+                    after_hook::<M, C>(conn, &ids, HistoryType::Created, &meta)?;
+                    models.extend(inserted);
+                }
+                Ok(models)
+            };
+            return single_statement(conn, alone, run);
+        }
         conn.transaction(|conn| {
             let mut models: Vec<M> = Vec::new();
             for (values, count) in statements {
@@ -232,6 +275,27 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
+        if let (Dialect::Postgres, Some(meta)) = (DB::DIALECT, &meta) {
+            // One statement, atomic by itself: no transaction round trips.
+            let meta = hooked_meta::<M>(HistoryType::Changed, meta)?;
+            return single_statement(conn, !<M::Hooks as RecordHooks<M>>::AFTER_RECORD, |conn| {
+                let ids: Vec<M::Id> = Rows::<_, KeySqlType<M>>::of(WithHistory {
+                    spec,
+                    write: UpdateWhere {
+                        spec,
+                        changes,
+                        filter,
+                        returning_key: false,
+                    },
+                    record: cte_record::<M>(HistoryType::Changed, &meta),
+                    selection: Names(spec.primary_key),
+                })
+                .load(conn)
+                .map_err(|err| missing_history_table(spec, err))?;
+                after_hook::<M, C>(conn, &ids, HistoryType::Changed, &meta)?;
+                Ok(ids.len())
+            });
+        }
         conn.transaction(|conn| {
             let ids: Vec<M::Id> = if DB::DIALECT == Dialect::Mysql {
                 // Lock the rows first: no other writer changes them before their
@@ -294,6 +358,22 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
+        if let (Dialect::Postgres, Some(meta)) = (DB::DIALECT, &meta) {
+            // The DELETE's RETURNING rows are the values before the delete.
+            let meta = hooked_meta::<M>(HistoryType::Deleted, meta)?;
+            return single_statement(conn, !<M::Hooks as RecordHooks<M>>::AFTER_RECORD, |conn| {
+                let ids: Vec<M::Id> = Rows::<_, KeySqlType<M>>::of(WithHistory {
+                    spec,
+                    write: DeleteWhere { spec, filter },
+                    record: cte_record::<M>(HistoryType::Deleted, &meta),
+                    selection: Names(spec.primary_key),
+                })
+                .load(conn)
+                .map_err(|err| missing_history_table(spec, err))?;
+                after_hook::<M, C>(conn, &ids, HistoryType::Deleted, &meta)?;
+                Ok(ids.len())
+            });
+        }
         conn.transaction(|conn| {
             if DB::DIALECT == Dialect::Sqlite && !<M::Hooks as RecordHooks<M>>::AFTER_RECORD {
                 // SQLite has one writer: once the history INSERT holds the write
@@ -494,6 +574,90 @@ where
     Ok(())
 }
 
+/// Runs `write`, which sends one statement when `alone`: atomic by itself,
+/// so it needs no BEGIN/COMMIT round trips. Inside a caller's transaction,
+/// or when more than that statement runs (an after-record hook, which may
+/// fail after it), it takes a transaction or savepoint as every other write
+/// does, so a failure keeps nothing and leaves the caller's transaction usable.
+fn single_statement<C, T>(
+    conn: &mut C,
+    alone: bool,
+    write: impl FnOnce(&mut C) -> Result<T, HistoryError>,
+) -> Result<T, HistoryError>
+where
+    C: diesel::Connection,
+{
+    use diesel::connection::TransactionManager;
+    let status = C::TransactionManager::transaction_manager_status_mut(conn);
+    if alone && matches!(status.transaction_depth(), Ok(None)) {
+        write(conn)
+    } else {
+        conn.transaction(write)
+    }
+}
+
+/// The metadata after the `before_record` hook, which may change it.
+fn hooked_meta<M>(
+    kind: HistoryType,
+    meta: &HistoryMeta<UserIdOf<M>>,
+) -> Result<HistoryMeta<UserIdOf<M>>, HistoryError>
+where
+    M: HistoricalRecords,
+    UserIdOf<M>: Clone,
+{
+    let mut meta = meta.clone();
+    <M::Hooks as RecordHooks<M>>::before_record(&mut RecordEvent {
+        model: M::HISTORY_TABLE.model,
+        kind,
+        date: meta.date.into(),
+        user: &mut meta.user,
+        reason: &mut meta.reason,
+    })
+    .map_err(HistoryError::Hook)?;
+    Ok(meta)
+}
+
+/// Runs the `after_record` hook, when the model has one, with the records
+/// just written for these keys.
+fn after_hook<M, C>(
+    conn: &mut C,
+    ids: &[M::Id],
+    kind: HistoryType,
+    meta: &HistoryMeta<UserIdOf<M>>,
+) -> Result<(), HistoryError>
+where
+    M: HistoricalRecords,
+    C: LoadConnection,
+    C::Backend: RecordBackend<M>,
+{
+    if !<M::Hooks as RecordHooks<M>>::AFTER_RECORD {
+        return Ok(());
+    }
+    for chunk in ids.chunks(KEY_CHUNK) {
+        let records = <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind, meta)?;
+        <M::Hooks as RecordHooks<M>>::after_record(&records).map_err(HistoryError::Hook)?;
+    }
+    Ok(())
+}
+
+/// The history INSERT of a PostgreSQL write CTE: every row the write returned.
+fn cte_record<M: HistoricalRecords>(
+    kind: HistoryType,
+    meta: &HistoryMeta<UserIdOf<M>>,
+) -> WithUserSqlType<RecordHistory<'_, Fixed, UserIdOf<M>>, M::UserIdSqlType> {
+    WithUserSqlType(
+        RecordHistory {
+            spec: &M::HISTORY_TABLE,
+            dialect: Dialect::Postgres,
+            from_cte: Some(self::sql::WRITE_CTE),
+            filter: Fixed("TRUE"),
+            kind,
+            meta,
+        },
+        PhantomData,
+    )
+}
+
 /// Records `kind` for the rows with these keys, a statement per chunk.
 fn record<M, C>(
     conn: &mut C,
@@ -535,15 +699,7 @@ where
     W: QueryFragment<C::Backend>,
     UserIdOf<M>: Clone,
 {
-    let mut meta = meta.clone();
-    <M::Hooks as RecordHooks<M>>::before_record(&mut RecordEvent {
-        model: M::HISTORY_TABLE.model,
-        kind,
-        date: meta.date.into(),
-        user: &mut meta.user,
-        reason: &mut meta.reason,
-    })
-    .map_err(HistoryError::Hook)?;
+    let meta = hooked_meta::<M>(kind, meta)?;
     <C::Backend as RecordBackend<M>>::record_where(conn, filter, kind, &meta)
         .map_err(|err| missing_history_table(&M::HISTORY_TABLE, err))?;
     Ok(meta)
@@ -646,6 +802,7 @@ where
             RecordHistory {
                 spec: &M::HISTORY_TABLE,
                 dialect: Self::DIALECT,
+                from_cte: None,
                 filter,
                 kind,
                 meta,

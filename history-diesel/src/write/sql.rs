@@ -80,6 +80,9 @@ where
 pub(crate) struct RecordHistory<'q, W, U> {
     pub(crate) spec: &'static HistoryTableSpec,
     pub(crate) dialect: Dialect,
+    /// Read the rows from this CTE (named like the source table) instead of
+    /// the source table itself.
+    pub(crate) from_cte: Option<&'static str>,
     pub(crate) filter: W,
     pub(crate) kind: HistoryType,
     pub(crate) meta: &'q HistoryMeta<U>,
@@ -119,6 +122,10 @@ where
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, Option<String>>(&node.meta.reason)?;
         out.push_sql(" FROM ");
+        if let Some(cte) = node.from_cte {
+            out.push_identifier(cte)?;
+            out.push_sql(" AS ");
+        }
         out.push_identifier(node.spec.source_table)?;
         out.push_sql(" WHERE (");
         node.filter.walk_ast(out.reborrow())?;
@@ -447,6 +454,57 @@ impl<DB: Backend> QueryFragment<DB> for Fixed {
 }
 
 dynamic_query_id!(Upsert<V>, UpdateWhere<C, W>, DeleteWhere<W>, SelectKeys<W>, InsertValues<V, S>, SelectWhere<S, W>, LastInserted<>, Fixed<>);
+
+/// PostgreSQL: a data write and its history records in one statement, a
+/// data-modifying CTE:
+/// `WITH write AS (<write> RETURNING *), records AS (INSERT INTO history
+/// SELECT ... FROM write AS source) SELECT <selection> FROM write AS source`.
+/// The records read the rows as the write left them (before a delete).
+pub(crate) struct WithHistory<Wr, Rec, Sel> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) write: Wr,
+    pub(crate) record: Rec,
+    pub(crate) selection: Sel,
+}
+
+/// The name of the CTE holding the written rows.
+pub(crate) const WRITE_CTE: &str = "history_write";
+
+impl<DB, Wr, Rec, Sel> QueryFragment<DB> for WithHistory<Wr, Rec, Sel>
+where
+    DB: Backend,
+    Wr: QueryFragment<DB>,
+    Rec: QueryFragment<DB>,
+    Sel: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("WITH ");
+        out.push_identifier(WRITE_CTE)?;
+        out.push_sql(" AS (");
+        self.write.walk_ast(out.reborrow())?;
+        out.push_sql(" RETURNING *), ");
+        out.push_identifier("history_records")?;
+        out.push_sql(" AS (");
+        self.record.walk_ast(out.reborrow())?;
+        out.push_sql(") SELECT ");
+        self.selection.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM ");
+        out.push_identifier(WRITE_CTE)?;
+        out.push_sql(" AS ");
+        out.push_identifier(self.spec.source_table)
+    }
+}
+
+/// A list of column names.
+pub(crate) struct Names(pub(crate) &'static [&'static str]);
+
+impl<DB: Backend> QueryFragment<DB> for Names {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        push_names(&mut out, self.0)
+    }
+}
+
+dynamic_query_id!(WithHistory<Wr, Rec, Sel>, Names<>);
 
 /// A node loaded as rows of `ST`.
 pub(crate) struct Rows<N, ST>(pub(crate) N, pub(crate) PhantomData<ST>);
