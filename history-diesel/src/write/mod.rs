@@ -2,21 +2,6 @@
 //! in the same transaction, built from what the database holds afterwards
 //! (before, for a delete).
 //!
-//! What each backend costs, per call (`k` = key chunks of [`KEY_CHUNK`]
-//! rows; `b` = batches; round trips on PostgreSQL and MySQL):
-//!
-//! | write | PostgreSQL | SQLite | MySQL |
-//! |---|---|---|---|
-//! | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | `DO LAST_INSERT_ID(0)`, `INSERT`, `SELECT`, history, in a transaction |
-//! | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history |
-//! | bulk create | 1 CTE per batch | 1 `INSERT` per row + 1 history per batch | 4 per batch |
-//! | bulk update | key check, upsert, history per batch | key check, 1 upsert per row, history per batch | key check `FOR UPDATE`, upsert, history per batch |
-//!
-//! A statement-per-write call runs without a transaction of its own when it
-//! is alone (it is atomic by itself); inside a caller's transaction, or with
-//! an after-record hook, it takes a savepoint or transaction as every other
-//! write does. Per-row contexts add one history statement per distinct
-//! context (the PostgreSQL CTE serves one shared context).
 
 mod sql;
 
@@ -892,8 +877,24 @@ where
 
 /// Writes with history, for every model with `#[derive(HistoricalRecords)]`.
 ///
-/// Each call runs in one transaction (a savepoint inside yours): the data
-/// write and its history are kept together or not at all.
+/// Each call is atomic (one statement, or one transaction; a savepoint inside
+/// yours): the data write and its history are kept together or not at all.
+///
+/// What each backend costs, per call (`k` = key chunks of [`KEY_CHUNK`]
+/// rows; `b` = batches; round trips on PostgreSQL and MySQL):
+///
+/// | write | PostgreSQL | SQLite | MySQL |
+/// |---|---|---|---|
+/// | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | `DO LAST_INSERT_ID(0)`, `INSERT`, `SELECT`, history, in a transaction |
+/// | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history |
+/// | bulk create | 1 CTE per batch | 1 `INSERT` per row + 1 history per batch | 4 per batch |
+/// | bulk update | key check, upsert, history per batch | key check, 1 upsert per row, history per batch | key check `FOR UPDATE`, upsert, history per batch |
+///
+/// A statement-per-write call runs without a transaction of its own when it
+/// is alone (it is atomic by itself); inside a caller's transaction, or with
+/// an after-record hook, it takes a savepoint or transaction as every other
+/// write does. Per-row contexts add one history statement per distinct
+/// context (the PostgreSQL CTE serves one shared context).
 pub trait WriteWithHistory: HistoricalRecords {
     /// Inserts one row and records a `+`. Returns the row as stored, with
     /// database defaults filled in.
