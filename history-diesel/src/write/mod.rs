@@ -1,7 +1,7 @@
 //! Writing with history: every create, update and delete records its history
 //! in the same transaction, built from what the database holds afterwards
-//! (before, for a delete).
-//!
+//! (before, for a delete). What each call costs per backend is documented on
+//! [`WriteWithHistory`].
 
 mod sql;
 
