@@ -41,8 +41,8 @@ pub struct Model {
     pub user_id_kind: &'static str,
     pub history_id: HistoryIdKind,
     pub change_reason: ChangeReason,
-    /// Every column of the model, tracked or not.
-    pub model_columns: Vec<Ident>,
+    /// Every field of the model, tracked or not.
+    pub model_fields: Vec<ModelField>,
     pub skip_unchanged: bool,
     /// `hooks = Type`, or `()`.
     pub hooks: Type,
@@ -59,6 +59,13 @@ pub struct Field {
     /// The field is an `Option`: the column accepts NULL.
     pub nullable: bool,
     pub column_type: ColumnType,
+}
+
+/// A field of the model, tracked or not: what a bulk update writes.
+pub struct ModelField {
+    pub ident: Ident,
+    pub ty: Type,
+    pub column: Ident,
 }
 
 /// Where a column's Diesel SQL type comes from.
@@ -181,13 +188,15 @@ impl Model {
 
         let tracked = tracked_fields(cx, &attrs, &field_names, &primary_key_fields);
 
-        let model_columns: Vec<Ident> = all_fields
+        let model_fields: Vec<ModelField> = all_fields
             .iter()
-            .map(|(ident, _, _, diesel_field)| {
-                diesel_field
+            .map(|(ident, field, _, diesel_field)| ModelField {
+                ident: ident.clone(),
+                ty: field.ty.clone(),
+                column: diesel_field
                     .column_name
                     .clone()
-                    .unwrap_or_else(|| ident.clone())
+                    .unwrap_or_else(|| ident.clone()),
             })
             .collect();
         let mut fields = Vec::new();
@@ -307,7 +316,7 @@ impl Model {
                 .get()
                 .copied()
                 .unwrap_or(ChangeReason::Varchar(100)),
-            model_columns,
+            model_fields,
             skip_unchanged: attrs.skip_unchanged.get().is_some(),
             hooks: attrs
                 .hooks

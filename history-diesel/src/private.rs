@@ -30,3 +30,13 @@ where
 pub trait SameSqlType<Source> {}
 
 impl<T> SameSqlType<T> for T {}
+
+/// Binds one row's values of every model column, in field order; generated
+/// by the derive for bulk updates.
+pub trait RowValues<DB: diesel::backend::Backend> {
+    /// Pushes the binds, separated by commas.
+    fn push_row_values<'b>(
+        &'b self,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()>;
+}

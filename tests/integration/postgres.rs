@@ -275,11 +275,6 @@ fn drop_concurrent_database(url: &str) {
     drop_tables(&mut concurrent_connection(url));
 }
 
-/// A bulk update: per batch, the key check, one upsert, history.
-fn bulk_update_statements(rows: usize, batch: usize) -> usize {
-    3 * rows.div_ceil(batch)
-}
-
 /// With per-row contexts: the insert, then one history statement per distinct context.
 fn grouped_bulk_create_statements(_rows: usize, batches: usize, groups: usize) -> usize {
     batches + groups

@@ -211,11 +211,6 @@ fn drop_concurrent_database(path: &std::path::Path) {
     let _ = std::fs::remove_file(path);
 }
 
-/// A bulk update: per batch, the key check, one upsert per row, history.
-fn bulk_update_statements(rows: usize, batch: usize) -> usize {
-    rows + 2 * rows.div_ceil(batch)
-}
-
 /// With per-row contexts: one history statement per distinct context.
 fn grouped_bulk_create_statements(rows: usize, _batches: usize, groups: usize) -> usize {
     rows + groups

@@ -71,6 +71,8 @@ pub fn trait_impls(model: &Model) -> TokenStream {
         }
     });
 
+    let row_values = row_values(model);
+
     let same_query = table_path.get_ident().map(
         |source| quote!(::diesel::allow_tables_to_appear_in_same_query!(#source, #history_table);),
     );
@@ -130,6 +132,8 @@ pub fn trait_impls(model: &Model) -> TokenStream {
                 }
             }
 
+            #row_values
+
             #[allow(dead_code)]
             fn __assert_history_columns_match_source_columns() {
                 #(#checks)*
@@ -165,7 +169,10 @@ fn table_spec(model: &Model) -> TokenStream {
         HistoryIdKind::Uuid => quote!(Uuid),
     };
     let user_id = Ident::new(model.user_id_kind, proc_macro2::Span::call_site());
-    let model_columns = model.model_columns.iter().map(|column| column.to_string());
+    let model_columns = model
+        .model_fields
+        .iter()
+        .map(|field| field.column.to_string());
     let skip_unchanged = model.skip_unchanged;
     let change_reason = match model.change_reason {
         ChangeReason::Varchar(len) => quote!(#private::ChangeReasonColumn::Varchar(#len)),
@@ -203,4 +210,47 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             token
         })
         .collect()
+}
+
+/// `RowValues`: binds every model field with its source column's SQL type,
+/// so a bulk update writes many rows in one statement on every backend.
+fn row_values(model: &Model) -> TokenStream {
+    let private = private();
+    let Model {
+        ident, table_path, ..
+    } = model;
+    let sql_type = |column: &Ident| quote!(<#table_path::#column as ::diesel::Expression>::SqlType);
+    let bounds = model.model_fields.iter().map(|field| {
+        let ty = &field.ty;
+        let sql = sql_type(&field.column);
+        quote! {
+            __DB: ::diesel::sql_types::HasSqlType<#sql>,
+            #ty: ::diesel::serialize::ToSql<#sql, __DB>,
+        }
+    });
+    let binds = model.model_fields.iter().enumerate().map(|(i, field)| {
+        let (name, ty) = (&field.ident, &field.ty);
+        let sql = sql_type(&field.column);
+        let comma = (i > 0).then(|| quote!(__out.push_sql(", ");));
+        quote! {
+            #comma
+            __out.push_bind_param::<#sql, #ty>(&self.#name)?;
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl<__DB> #private::RowValues<__DB> for #ident
+        where
+            __DB: ::diesel::backend::Backend,
+            #(#bounds)*
+        {
+            fn push_row_values<'__b>(
+                &'__b self,
+                __out: &mut ::diesel::query_builder::AstPass<'_, '__b, __DB>,
+            ) -> ::diesel::QueryResult<()> {
+                #(#binds)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    }
 }

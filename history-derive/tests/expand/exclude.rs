@@ -143,6 +143,84 @@ const _: () = {
             ::core::option::Option::as_deref(&self.history_change_reason)
         }
     }
+    #[automatically_derived]
+    impl<__DB> ::history_diesel::__private::RowValues<__DB> for Order
+    where
+        __DB: ::diesel::backend::Backend,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <orders::id as ::diesel::Expression>::SqlType,
+        >,
+        i32: ::diesel::serialize::ToSql<
+            <orders::id as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <orders::status as ::diesel::Expression>::SqlType,
+        >,
+        String: ::diesel::serialize::ToSql<
+            <orders::status as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <orders::total as ::diesel::Expression>::SqlType,
+        >,
+        f64: ::diesel::serialize::ToSql<
+            <orders::total as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <orders::internal_notes as ::diesel::Expression>::SqlType,
+        >,
+        String: ::diesel::serialize::ToSql<
+            <orders::internal_notes as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <orders::note as ::diesel::Expression>::SqlType,
+        >,
+        Option<
+            String,
+        >: ::diesel::serialize::ToSql<
+            <orders::note as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+    {
+        fn push_row_values<'__b>(
+            &'__b self,
+            __out: &mut ::diesel::query_builder::AstPass<'_, '__b, __DB>,
+        ) -> ::diesel::QueryResult<()> {
+            __out
+                .push_bind_param::<
+                    <orders::id as ::diesel::Expression>::SqlType,
+                    i32,
+                >(&self.id)?;
+            __out.push_sql(", ");
+            __out
+                .push_bind_param::<
+                    <orders::status as ::diesel::Expression>::SqlType,
+                    String,
+                >(&self.status)?;
+            __out.push_sql(", ");
+            __out
+                .push_bind_param::<
+                    <orders::total as ::diesel::Expression>::SqlType,
+                    f64,
+                >(&self.total)?;
+            __out.push_sql(", ");
+            __out
+                .push_bind_param::<
+                    <orders::internal_notes as ::diesel::Expression>::SqlType,
+                    String,
+                >(&self.internal_notes)?;
+            __out.push_sql(", ");
+            __out
+                .push_bind_param::<
+                    <orders::note as ::diesel::Expression>::SqlType,
+                    Option<String>,
+                >(&self.note)?;
+            ::core::result::Result::Ok(())
+        }
+    }
     #[allow(dead_code)]
     fn __assert_history_columns_match_source_columns() {
         ::history_diesel::__private::assert_same_sql_type::<

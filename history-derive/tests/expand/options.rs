@@ -153,6 +153,82 @@ const _: () = {
             ::core::option::Option::as_deref(&self.history_change_reason)
         }
     }
+    #[automatically_derived]
+    impl<__DB> ::history_diesel::__private::RowValues<__DB> for LineItem
+    where
+        __DB: ::diesel::backend::Backend,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <crate::schema::line_items::order_id as ::diesel::Expression>::SqlType,
+        >,
+        i32: ::diesel::serialize::ToSql<
+            <crate::schema::line_items::order_id as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <crate::schema::line_items::position as ::diesel::Expression>::SqlType,
+        >,
+        i16: ::diesel::serialize::ToSql<
+            <crate::schema::line_items::position as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <crate::schema::line_items::stock_code as ::diesel::Expression>::SqlType,
+        >,
+        String: ::diesel::serialize::ToSql<
+            <crate::schema::line_items::stock_code as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <crate::schema::line_items::payload as ::diesel::Expression>::SqlType,
+        >,
+        MyJson: ::diesel::serialize::ToSql<
+            <crate::schema::line_items::payload as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+        __DB: ::diesel::sql_types::HasSqlType<
+            <crate::schema::line_items::untracked as ::diesel::Expression>::SqlType,
+        >,
+        bool: ::diesel::serialize::ToSql<
+            <crate::schema::line_items::untracked as ::diesel::Expression>::SqlType,
+            __DB,
+        >,
+    {
+        fn push_row_values<'__b>(
+            &'__b self,
+            __out: &mut ::diesel::query_builder::AstPass<'_, '__b, __DB>,
+        ) -> ::diesel::QueryResult<()> {
+            __out
+                .push_bind_param::<
+                    <crate::schema::line_items::order_id as ::diesel::Expression>::SqlType,
+                    i32,
+                >(&self.order_id)?;
+            __out.push_sql(", ");
+            __out
+                .push_bind_param::<
+                    <crate::schema::line_items::position as ::diesel::Expression>::SqlType,
+                    i16,
+                >(&self.position)?;
+            __out.push_sql(", ");
+            __out
+                .push_bind_param::<
+                    <crate::schema::line_items::stock_code as ::diesel::Expression>::SqlType,
+                    String,
+                >(&self.sku)?;
+            __out.push_sql(", ");
+            __out
+                .push_bind_param::<
+                    <crate::schema::line_items::payload as ::diesel::Expression>::SqlType,
+                    MyJson,
+                >(&self.payload)?;
+            __out.push_sql(", ");
+            __out
+                .push_bind_param::<
+                    <crate::schema::line_items::untracked as ::diesel::Expression>::SqlType,
+                    bool,
+                >(&self.untracked)?;
+            ::core::result::Result::Ok(())
+        }
+    }
     #[allow(dead_code)]
     fn __assert_history_columns_match_source_columns() {
         ::history_diesel::__private::assert_same_sql_type::<

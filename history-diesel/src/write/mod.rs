@@ -117,17 +117,16 @@ pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
     /// Writes whole rows that exist (one upsert per statement) and records a
     /// `~` for each; [`HistoryError::NotFound`] if any is missing.
     #[doc(hidden)]
-    fn bulk_update<C, V, R>(
+    fn bulk_update<C, R>(
         conn: &mut C,
-        ids: &[M::Id],
-        statements: Vec<(V, usize)>,
+        rows: &[M],
         contexts: &R,
         offset: usize,
         now: chrono::DateTime<Utc>,
     ) -> Result<usize, HistoryError>
     where
         C: LoadConnection<Backend = Self>,
-        V: QueryFragment<Self>,
+        M: crate::__private::RowValues<Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized;
 
     /// Deletes one row by key, recording a `-`.
@@ -389,20 +388,21 @@ where
         })
     }
 
-    fn bulk_update<C, V, R>(
+    fn bulk_update<C, R>(
         conn: &mut C,
-        ids: &[M::Id],
-        statements: Vec<(V, usize)>,
+        rows: &[M],
         contexts: &R,
         offset: usize,
         now: chrono::DateTime<Utc>,
     ) -> Result<usize, HistoryError>
     where
         C: LoadConnection<Backend = Self>,
-        V: QueryFragment<Self>,
+        M: crate::__private::RowValues<Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
         let spec = &M::HISTORY_TABLE;
+        let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
+        let ids = ids.as_slice();
         let metas = HistoryContext::metas_for(contexts, spec, offset, ids.len(), now)?;
         conn.transaction(|conn| {
             // Lock the rows and check they all exist: the upsert below must
@@ -420,14 +420,12 @@ where
             if found != ids.len() {
                 return Err(HistoryError::NotFound { model: spec.model });
             }
-            for (values, _) in statements {
-                Upsert {
-                    spec,
-                    dialect: DB::DIALECT,
-                    values,
-                }
-                .execute(conn)?;
+            Upsert {
+                spec,
+                dialect: DB::DIALECT,
+                rows,
             }
+            .execute(conn)?;
             record_grouped::<M, C>(conn, ids, &metas, HistoryType::Changed)?;
             Ok(ids.len())
         })
@@ -888,7 +886,7 @@ where
 /// | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | `DO LAST_INSERT_ID(0)`, `INSERT`, `SELECT`, history, in a transaction |
 /// | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history |
 /// | bulk create | 1 CTE per batch | 1 `INSERT` per row + 1 history per batch | 4 per batch |
-/// | bulk update | key check, upsert, history per batch | key check, 1 upsert per row, history per batch | key check `FOR UPDATE`, upsert, history per batch |
+/// | bulk update | key check `FOR UPDATE`, multi-row upsert, history per batch | the same (no `FOR UPDATE`) | the same |
 ///
 /// A statement-per-write call runs without a transaction of its own when it
 /// is alone (it is atomic by itself); inside a caller's transaction, or with
@@ -953,21 +951,21 @@ pub trait WriteWithHistory: HistoricalRecords {
     }
 
     /// Writes many existing rows whole, `batch_size` per statement, and
-    /// records a `~` for each; all in one transaction. The model must be
-    /// `Insertable` (each batch is one upsert of rows that are locked and
-    /// checked to exist first). A key given twice is a
+    /// records a `~` for each; all in one transaction. Each batch is one
+    /// multi-row upsert of rows that are locked and checked to exist first,
+    /// with every field of the model (tracked or not). A key given twice is a
     /// [`HistoryError::Conflict`], a missing row [`HistoryError::NotFound`];
     /// either way nothing is written. Returns the number of rows.
-    fn bulk_update_with_history<'r, C, R>(
+    fn bulk_update_with_history<C, R>(
         conn: &mut C,
-        rows: &'r [Self],
+        rows: &[Self],
         contexts: &R,
         options: BulkOptions,
     ) -> Result<usize, HistoryError>
     where
         C: LoadConnection,
         C::Backend: WriteBackend<Self>,
-        Self: InsertRows<'r, Self::Table, C::Backend>,
+        Self: crate::__private::RowValues<C::Backend>,
         Self::Id: Eq + std::hash::Hash,
         R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
@@ -984,11 +982,9 @@ pub trait WriteWithHistory: HistoricalRecords {
         conn.transaction(|conn| {
             let mut updated = 0;
             for (i, chunk) in rows.chunks(batch).enumerate() {
-                let ids: Vec<Self::Id> = chunk.iter().map(Self::history_key).collect();
                 updated += <C::Backend as WriteBackend<Self>>::bulk_update(
                     conn,
-                    &ids,
-                    Self::statements(chunk),
+                    chunk,
                     contexts,
                     i * batch,
                     now,

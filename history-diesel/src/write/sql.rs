@@ -312,22 +312,28 @@ where
 
 /// `INSERT INTO source values ON CONFLICT (key) DO UPDATE SET ...` (MySQL:
 /// `ON DUPLICATE KEY UPDATE`): a multi-row update of rows known to exist.
-pub(crate) struct Upsert<V> {
+pub(crate) struct Upsert<'q, M> {
     pub(crate) spec: &'static HistoryTableSpec,
     pub(crate) dialect: Dialect,
-    pub(crate) values: V,
+    pub(crate) rows: &'q [M],
 }
 
-impl<DB, V> QueryFragment<DB> for Upsert<V>
+impl<DB, M> QueryFragment<DB> for Upsert<'_, M>
 where
     DB: Backend,
-    V: QueryFragment<DB>,
+    M: crate::__private::RowValues<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("INSERT INTO ");
         out.push_identifier(self.spec.source_table)?;
-        out.push_sql(" ");
-        self.values.walk_ast(out.reborrow())?;
+        out.push_sql(" (");
+        push_names(&mut out, self.spec.model_columns)?;
+        out.push_sql(") VALUES ");
+        for (i, row) in self.rows.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            row.push_row_values(&mut out)?;
+            out.push_sql(")");
+        }
         if self.dialect == Dialect::Mysql {
             out.push_sql(" ON DUPLICATE KEY UPDATE ");
         } else {
@@ -453,7 +459,7 @@ impl<DB: Backend> QueryFragment<DB> for Fixed {
     }
 }
 
-dynamic_query_id!(Upsert<V>, UpdateWhere<C, W>, DeleteWhere<W>, SelectKeys<W>, InsertValues<V, S>, SelectWhere<S, W>, LastInserted<>, Fixed<>);
+dynamic_query_id!(UpdateWhere<C, W>, DeleteWhere<W>, SelectKeys<W>, InsertValues<V, S>, SelectWhere<S, W>, LastInserted<>, Fixed<>);
 
 /// PostgreSQL: a data write and its history records in one statement, a
 /// data-modifying CTE:
@@ -494,6 +500,13 @@ where
         out.push_identifier(self.spec.source_table)
     }
 }
+
+impl<M> QueryId for Upsert<'_, M> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<M, Conn> RunQueryDsl<Conn> for Upsert<'_, M> {}
 
 /// A list of column names.
 pub(crate) struct Names(pub(crate) &'static [&'static str]);
