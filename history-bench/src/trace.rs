@@ -1,0 +1,84 @@
+//! `--trace`: the SQL statements one operation sends, seen through Diesel's
+//! connection instrumentation, to explain a ratio by what each system does.
+
+use std::sync::{Arc, Mutex};
+
+use diesel::connection::{Connection, InstrumentationEvent};
+
+use crate::Result;
+
+/// Statements seen while recording.
+#[derive(Default)]
+struct Log {
+    recording: bool,
+    statements: Vec<String>,
+}
+
+/// Records statements on demand; a disabled tracer costs one branch.
+#[derive(Clone, Default)]
+pub struct Tracer {
+    log: Option<Arc<Mutex<Log>>>,
+}
+
+impl Tracer {
+    /// A tracer listening on `conn` when `enabled`.
+    pub fn install<C: Connection>(conn: &mut C, enabled: bool) -> Self {
+        if !enabled {
+            return Tracer::default();
+        }
+        let log = Arc::new(Mutex::new(Log::default()));
+        let sink = Arc::clone(&log);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            let mut log = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !log.recording {
+                return;
+            }
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                // Display gives the SQL then `-- binds: [...]`; the SQL is what matters.
+                let text = query.to_string();
+                let sql = text.split(" -- binds:").next().unwrap_or_default();
+                log.statements
+                    .push(sql.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+        });
+        Tracer { log: Some(log) }
+    }
+
+    /// Runs `op`; when enabled and `on`, prints the statements it sent
+    /// under `label`.
+    pub fn capture_if<T>(
+        &self,
+        on: bool,
+        label: impl FnOnce() -> String,
+        op: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let Some(log) = self.log.as_ref().filter(|_| on) else {
+            return op();
+        };
+        let lock = || log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        {
+            let mut log = lock();
+            log.recording = true;
+            log.statements.clear();
+        }
+        let result = op();
+        let statements = {
+            let mut log = lock();
+            log.recording = false;
+            std::mem::take(&mut log.statements)
+        };
+        eprintln!("[trace] {}: {} statement(s)", label(), statements.len());
+        for statement in statements {
+            eprintln!("    {}", shorten(&statement, 400));
+        }
+        result
+    }
+}
+
+/// The first `max` characters, marked when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{} …", &text[..at]),
+        None => text.to_owned(),
+    }
+}

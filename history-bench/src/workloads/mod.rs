@@ -1,0 +1,160 @@
+//! The six workloads, and how both systems take turns: per-operation
+//! workloads alternate in chunks, whole-workload ones by repetition, and the
+//! system that goes first switches every round, so drift in machine load
+//! (the machine is shared) falls on both.
+
+pub mod bulk;
+pub mod create;
+pub mod update;
+
+use std::time::{Duration, Instant};
+
+use history_diesel::HistoryContext;
+
+use crate::args::Config;
+use crate::conn::BenchConn;
+use crate::report::{Measurement, System, Timing, Workload};
+use crate::stats;
+use crate::trace::Tracer;
+use crate::Result;
+
+/// Untimed operations of each system before timing starts: they fill the
+/// prepared-statement caches and warm the connection for both alike.
+pub const WARMUP: usize = 20;
+
+/// Every operation a run needs of a connection type.
+pub trait Ops: BenchConn + create::Ops + update::Ops + bulk::Ops {}
+
+impl<C> Ops for C where C: BenchConn + create::Ops + update::Ops + bulk::Ops {}
+
+/// The history context of every write: a user and a reason, as a web
+/// request would give.
+pub fn context() -> HistoryContext<i64> {
+    HistoryContext::new().user(42).reason("benchmark")
+}
+
+/// One backend's run: the connection, the settings, and the results so far.
+pub struct Run<'c, C> {
+    pub conn: &'c mut C,
+    pub config: &'c Config,
+    pub tracer: Tracer,
+    pub results: Vec<Measurement>,
+}
+
+/// Runs the selected workloads on one backend.
+pub fn run<C: Ops>(conn: &mut C, config: &Config) -> Result<Vec<Measurement>> {
+    let tracer = Tracer::install(conn, config.trace);
+    let mut run = Run {
+        conn,
+        config,
+        tracer,
+        results: Vec::new(),
+    };
+    let selected = |w: Workload| config.workloads.contains(&w);
+    if selected(Workload::W1) {
+        create::run(&mut run)?;
+    }
+    if selected(Workload::W2) {
+        update::run(&mut run)?;
+    }
+    if selected(Workload::W3) {
+        bulk::run(&mut run)?;
+    }
+    if [Workload::W4, Workload::W5, Workload::W6]
+        .into_iter()
+        .any(selected)
+    {
+        // The read workloads wait for history-diesel's read API.
+        eprintln!("history-bench: W4-W6 are not written yet; skipped");
+    }
+    Ok(run.results)
+}
+
+/// The two systems in the order they go in `round`.
+pub fn turn_order(round: usize) -> [System; 2] {
+    if round % 2 == 0 {
+        [System::History, System::Plain]
+    } else {
+        [System::Plain, System::History]
+    }
+}
+
+/// Times `f`.
+pub fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
+    let start = Instant::now();
+    let value = f()?;
+    Ok((value, start.elapsed()))
+}
+
+impl<C: BenchConn> Run<'_, C> {
+    /// Runs operations `0..WARMUP + n` of each system, `chunk` at a time in
+    /// turns, timing each of the last `n` alone, and records both results.
+    /// Operation `i` of one system gets the same input as operation `i` of
+    /// the other.
+    pub fn per_op(
+        &mut self,
+        workload: Workload,
+        n: usize,
+        mut history: impl FnMut(&mut C, usize) -> Result<()>,
+        mut plain: impl FnMut(&mut C, usize) -> Result<()>,
+    ) -> Result<()> {
+        let total = WARMUP + n;
+        let mut times = [Vec::with_capacity(n), Vec::with_capacity(n)];
+        let chunk = self.config.chunk;
+        for (round, start) in (0..total).step_by(chunk).enumerate() {
+            for system in turn_order(round) {
+                for i in start..(start + chunk).min(total) {
+                    let conn = &mut *self.conn;
+                    let op = || match system {
+                        System::History => history(conn, i),
+                        System::Plain => plain(conn, i),
+                    };
+                    let tracer = &self.tracer;
+                    let name = || label(C::BACKEND, workload, system);
+                    let ((), elapsed) = timed(|| tracer.capture_if(i == WARMUP, name, op))?;
+                    if i >= WARMUP {
+                        times[system as usize].push(elapsed);
+                    }
+                }
+            }
+        }
+        let [history, plain] = times;
+        for (system, samples) in [(System::History, history), (System::Plain, plain)] {
+            self.results.push(Measurement {
+                system,
+                backend: C::BACKEND,
+                workload,
+                n,
+                timing: Timing::PerOp(stats::summarize(&samples)),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records the repeated totals of a whole-workload run (W3, W5).
+    pub fn totals(
+        &mut self,
+        workload: Workload,
+        n: usize,
+        history: &[Duration],
+        plain: &[Duration],
+    ) {
+        for (system, samples) in [(System::History, history), (System::Plain, plain)] {
+            self.results.push(Measurement {
+                system,
+                backend: C::BACKEND,
+                workload,
+                n,
+                timing: Timing::Total {
+                    seconds: stats::median_seconds(samples),
+                    reps: samples.len(),
+                },
+            });
+        }
+    }
+}
+
+/// The trace label of one system's operation.
+pub fn label(backend: crate::backend::Backend, workload: Workload, system: System) -> String {
+    format!("{backend} {workload} {}", system.name())
+}
