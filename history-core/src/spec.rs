@@ -71,7 +71,7 @@ pub enum HistoryIdKind {
     /// A 64-bit integer assigned by the database, increasing with every record.
     #[default]
     Integer,
-    /// A UUID assigned by the writer.
+    /// A UUID assigned by the database (a column default).
     Uuid,
 }
 

@@ -84,7 +84,8 @@ mod uuid_id {
     pub struct HistoryUuid;
 
     /// A `uuid::Uuid` bound as [`HistoryUuid`]; filters on a UUID `history_id`
-    /// take one: `history_id.eq(UuidValue(id))`.
+    /// take one: `history_id.eq(UuidValue(id))` (a `Uuid` binds as
+    /// `HistoryUuid` too, but Diesel's `eq` needs an `AsExpression` type).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
     #[diesel(sql_type = HistoryUuid)]
     pub struct UuidValue(pub uuid::Uuid);
@@ -110,15 +111,24 @@ mod uuid_id {
                 }
             }
 
-            impl diesel::serialize::ToSql<HistoryUuid, $backend> for UuidValue {
+            impl diesel::serialize::ToSql<HistoryUuid, $backend> for uuid::Uuid {
                 fn to_sql<'b>(
                     &'b self,
                     out: &mut diesel::serialize::Output<'b, '_, $backend>,
                 ) -> diesel::serialize::Result {
                     <[u8] as diesel::serialize::ToSql<diesel::sql_types::Binary, $backend>>::to_sql(
-                        self.0.as_bytes().as_slice(),
+                        self.as_bytes().as_slice(),
                         out,
                     )
+                }
+            }
+
+            impl diesel::serialize::ToSql<HistoryUuid, $backend> for UuidValue {
+                fn to_sql<'b>(
+                    &'b self,
+                    out: &mut diesel::serialize::Output<'b, '_, $backend>,
+                ) -> diesel::serialize::Result {
+                    <uuid::Uuid as diesel::serialize::ToSql<HistoryUuid, $backend>>::to_sql(&self.0, out)
                 }
             }
 
@@ -152,6 +162,12 @@ mod uuid_id {
         impl HasSqlType<HistoryUuid> for Pg {
             fn metadata(lookup: &mut Self::MetadataLookup) -> PgTypeMetadata {
                 <Pg as HasSqlType<Uuid>>::metadata(lookup)
+            }
+        }
+
+        impl ToSql<HistoryUuid, Pg> for uuid::Uuid {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <uuid::Uuid as ToSql<Uuid, Pg>>::to_sql(self, out)
             }
         }
 

@@ -88,7 +88,9 @@ fn mysql_indexes_a_text_primary_key_as_varchar() {
     assert!(up.contains("`code` VARCHAR(255) NOT NULL,"), "{up}");
     assert!(up.contains("`label` TEXT NOT NULL,"), "{up}");
     assert!(
-        up.contains("`history_id` BINARY(16) NOT NULL PRIMARY KEY,"),
+        up.contains(
+            "`history_id` BINARY(16) NOT NULL PRIMARY KEY DEFAULT (UNHEX(REPLACE(UUID(), '-', ''))),"
+        ),
         "{up}"
     );
 }

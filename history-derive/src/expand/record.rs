@@ -30,7 +30,7 @@ pub fn record_struct(model: &Model) -> TokenStream {
             #vis history_id: i64,
         },
         HistoryIdKind::Uuid => quote! {
-            /// The record's own key, a UUID assigned by the writer.
+            /// The record's own key, a UUID assigned by the database.
             #[diesel(deserialize_as = #private::UuidValue, serialize_as = #private::UuidValue)]
             #vis history_id: #private::Uuid,
         },
