@@ -56,11 +56,11 @@ pub trait HistoricalRecords: Sized {
 /// One history record: a snapshot of the tracked fields plus who, when and why.
 ///
 /// Implemented by the generated `Historical<Model>` struct.
-pub trait HistoryRecord {
+pub trait HistoryRecord: Sized {
     /// The model this is a record of.
-    type Model;
+    type Model: HistoricalRecords<Record = Self>;
     /// The type of `history_id` (`i64`, or `uuid::Uuid`).
-    type Id;
+    type Id: PartialEq;
     /// The type of the acting user's id (default `i64`).
     type UserId;
 
@@ -74,4 +74,23 @@ pub trait HistoryRecord {
     fn history_user_id(&self) -> Option<&Self::UserId>;
     /// Why the change was made, if given.
     fn history_change_reason(&self) -> Option<&str>;
+
+    /// One tracked field's value: the generated `<Record>Value` enum, one
+    /// variant per tracked field holding that field's type, so a diff can be
+    /// matched on with the field's own type.
+    type Value: Clone + PartialEq + core::fmt::Debug;
+
+    /// The tracked fields' names (the Rust field names), in declaration order.
+    const FIELDS: &'static [&'static str];
+
+    /// The value of the tracked field `FIELDS[index]`; `None` past the end.
+    fn field_value(&self, index: usize) -> Option<Self::Value>;
+
+    /// The primary key of the row this record describes.
+    fn object_id(&self) -> <Self::Model as HistoricalRecords>::Id;
+
+    /// The model as this record saw it. Fields the history leaves out
+    /// (`#[history(exclude(...))]`) are taken from `live`, the row as it is
+    /// now, when given, and are otherwise their type's `Default`.
+    fn to_model(&self, live: Option<&Self::Model>) -> Self::Model;
 }

@@ -192,16 +192,8 @@ impl<U: Clone + 'static> HistoryContext<U> {
         if ctx.require_user && ctx.user.is_none() {
             return Err(HistoryError::UserRequired { model: spec.model });
         }
-        if let (Some(reason), ChangeReasonColumn::Varchar(max)) = (&ctx.reason, spec.change_reason)
-        {
-            let len = reason.chars().count();
-            if len > max as usize {
-                return Err(HistoryError::ReasonTooLong {
-                    model: spec.model,
-                    max,
-                    len,
-                });
-            }
+        if let Some(reason) = &ctx.reason {
+            check_reason(spec, reason)?;
         }
         Ok(Some(HistoryMeta {
             // The application's clock, not the database's: one clock for every
@@ -212,6 +204,22 @@ impl<U: Clone + 'static> HistoryContext<U> {
             reason: ctx.reason,
         }))
     }
+}
+
+/// A reason that fits the model's `history_change_reason` column, else
+/// [`HistoryError::ReasonTooLong`]: checked before anything is written.
+pub(crate) fn check_reason(spec: &HistoryTableSpec, reason: &str) -> Result<(), HistoryError> {
+    if let ChangeReasonColumn::Varchar(max) = spec.change_reason {
+        let len = reason.chars().count();
+        if len > max as usize {
+            return Err(HistoryError::ReasonTooLong {
+                model: spec.model,
+                max,
+                len,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The resolved metadata of one write.

@@ -1,7 +1,7 @@
 use std::fmt;
 
-/// Why a write with history failed. Whatever the reason, nothing was kept:
-/// the data write and the history write happen in one transaction.
+/// Why a history write or read failed. Whatever the reason, a write kept
+/// nothing: the data write and the history write happen in one transaction.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum HistoryError {
@@ -46,6 +46,27 @@ pub enum HistoryError {
     },
     /// A [`RecordHooks`](crate::RecordHooks) hook refused the write.
     Hook(crate::HookError),
+    /// An `as_of` read asked for an object before its first record.
+    NotCreatedYet {
+        /// The model read.
+        model: &'static str,
+        /// The time asked for.
+        as_of: chrono::DateTime<chrono::Utc>,
+    },
+    /// An `as_of` read found that the object had been deleted by then.
+    Deleted {
+        /// The model read.
+        model: &'static str,
+        /// When it was deleted (its latest record up to the time asked for).
+        deleted_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A diff named a field that history does not track.
+    UnknownField {
+        /// The model.
+        model: &'static str,
+        /// The name given.
+        field: String,
+    },
     /// A bulk input contradicts itself or the table (a key twice, a key
     /// that already exists).
     Conflict {
@@ -77,6 +98,15 @@ impl fmt::Display for HistoryError {
             ),
             HistoryError::Hook(err) => write!(f, "history hook failed: {err}"),
             HistoryError::NotFound { model } => write!(f, "no {model} row with this key"),
+            HistoryError::NotCreatedYet { model, as_of } => {
+                write!(f, "{model} did not exist yet at {as_of}")
+            }
+            HistoryError::Deleted { model, deleted_at } => {
+                write!(f, "{model} was deleted at {deleted_at}")
+            }
+            HistoryError::UnknownField { model, field } => {
+                write!(f, "history of {model} tracks no field `{field}`")
+            }
             HistoryError::Conflict { model, detail } => {
                 write!(f, "conflicting input for {model}: {detail}")
             }

@@ -67,6 +67,7 @@ mod backend;
 mod context;
 mod error;
 mod migration;
+mod read;
 mod write;
 
 #[doc(hidden)]
@@ -83,6 +84,10 @@ pub use history_core::{
     RecordEvent, RecordHooks, SqlKind,
 };
 pub use migration::write_migration;
+pub use read::{
+    AllHistoryQuery, Diff, DiffOptions, FieldChange, HistoryIdOf, HistoryKeySqlType, HistoryQuery,
+    NewestFirst, ObjectIs, ReadBackend, ReadHistory, RecordNavigation, StateAt, StateQuery,
+};
 pub use write::{
     BulkOptions, InsertRows, KeySqlType, UserIdOf, WriteBackend, WriteWithHistory, KEY_CHUNK,
 };

@@ -297,7 +297,10 @@ macro_rules! write_suite {
                                             break;
                                         }
                                         // A deadlock victim is rolled back whole; the caller retries.
-                                        Err(err) if is_retryable(&err) => continue,
+                                        Err(err) if is_retryable(&err) => {
+                                            eprintln!("thread {thread} retries after: {err}");
+                                            continue;
+                                        }
                                         Err(err) => panic!("{err}"),
                                     }
                                 }

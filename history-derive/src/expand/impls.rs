@@ -72,6 +72,19 @@ pub fn trait_impls(model: &Model) -> TokenStream {
     });
 
     let row_values = row_values(model);
+    let value_enum = super::value::value_enum_ident(model);
+    let field_names = model.fields.iter().map(|field| field.ident.to_string());
+    let value_arms = model.fields.iter().enumerate().map(|(i, field)| {
+        let (name, variant) = (&field.ident, super::value::variant_ident(field));
+        quote! {
+            #i => ::core::option::Option::Some(
+                #value_enum::#variant(::core::clone::Clone::clone(&self.#name)),
+            ),
+        }
+    });
+    // The record holds the key fields under the model's names.
+    let record_key = key_value.clone();
+    let to_model = to_model(model);
 
     let same_query = table_path.get_ident().map(
         |source| quote!(::diesel::allow_tables_to_appear_in_same_query!(#source, #history_table);),
@@ -129,6 +142,25 @@ pub fn trait_impls(model: &Model) -> TokenStream {
 
                 fn history_change_reason(&self) -> ::core::option::Option<&str> {
                     ::core::option::Option::as_deref(&self.history_change_reason)
+                }
+
+                type Value = #value_enum;
+
+                const FIELDS: &'static [&'static str] = &[#(#field_names),*];
+
+                fn field_value(&self, index: usize) -> ::core::option::Option<#value_enum> {
+                    match index {
+                        #(#value_arms)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+
+                fn object_id(&self) -> <#ident as #private::HistoricalRecords>::Id {
+                    #record_key
+                }
+
+                fn to_model(&self, live: ::core::option::Option<&#ident>) -> #ident {
+                    #to_model
                 }
             }
 
@@ -253,4 +285,30 @@ fn row_values(model: &Model) -> TokenStream {
             }
         }
     }
+}
+
+/// `to_model`: tracked fields from the record; left-out fields from the live
+/// row when there is one, else their type's `Default` (spanned on the field,
+/// so a type without `Default` is reported there).
+fn to_model(model: &Model) -> TokenStream {
+    let ident = &model.ident;
+    let fields = model.model_fields.iter().map(|field| {
+        let name = &field.ident;
+        let tracked = model.fields.iter().any(|tracked| &tracked.ident == name);
+        if tracked {
+            quote!(#name: ::core::clone::Clone::clone(&self.#name),)
+        } else {
+            let ty = &field.ty;
+            let default = quote_spanned! {syn::spanned::Spanned::span(&field.ty)=>
+                <#ty as ::core::default::Default>::default()
+            };
+            quote! {
+                #name: match live {
+                    ::core::option::Option::Some(live) => ::core::clone::Clone::clone(&live.#name),
+                    ::core::option::Option::None => #default,
+                },
+            }
+        }
+    });
+    quote!(#ident { #(#fields)* })
 }

@@ -9,6 +9,7 @@
 mod impls;
 mod record;
 mod table;
+mod value;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -18,9 +19,11 @@ use crate::model::{Field, Model};
 pub fn expand(model: &Model) -> TokenStream {
     let record = record::record_struct(model);
     let table = table::history_table(model);
+    let value = value::value_enum(model);
     let impls = impls::trait_impls(model);
     quote! {
         #record
+        #value
         #table
         #impls
     }

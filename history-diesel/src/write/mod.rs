@@ -3,7 +3,7 @@
 //! (before, for a delete). What each call costs per backend is documented on
 //! [`WriteWithHistory`].
 
-mod sql;
+pub(crate) mod sql;
 
 use std::marker::PhantomData;
 
@@ -128,6 +128,19 @@ pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
         C: LoadConnection<Backend = Self>,
         M: crate::__private::RowValues<Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized;
+
+    /// Inserts whole rows, keys included (an undelete), and records a `+`
+    /// for each.
+    #[doc(hidden)]
+    fn insert_whole<C>(
+        conn: &mut C,
+        rows: &[M],
+        ctx: &HistoryContext<UserIdOf<M>>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        M: crate::__private::RowValues<Self>;
 
     /// Deletes one row by key, recording a `-`.
     #[doc(hidden)]
@@ -424,9 +437,37 @@ where
                 spec,
                 dialect: DB::DIALECT,
                 rows,
+                update_existing: true,
             }
             .execute(conn)?;
             record_grouped::<M, C>(conn, ids, &metas, HistoryType::Changed)?;
+            Ok(ids.len())
+        })
+    }
+
+    fn insert_whole<C>(
+        conn: &mut C,
+        rows: &[M],
+        ctx: &HistoryContext<UserIdOf<M>>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<usize, HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        M: crate::__private::RowValues<Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
+        let metas = HistoryContext::metas_for(ctx, spec, 0, ids.len(), now)?;
+        conn.transaction(|conn| {
+            Upsert {
+                spec,
+                dialect: DB::DIALECT,
+                rows,
+                update_existing: false,
+            }
+            .execute(conn)
+            .map_err(|err| conflict(spec, err))?;
+            record_grouped::<M, C>(conn, &ids, &metas, HistoryType::Created)?;
             Ok(ids.len())
         })
     }

@@ -186,20 +186,13 @@ fn push_unchanged_guard<DB: Backend>(
         column(out, "last", key)?;
         out.push_sql(" AND ");
     }
-    let (date, id) = (columns::HISTORY_DATE, columns::HISTORY_ID);
-    out.push_sql("(");
-    column(out, "later", date)?;
-    out.push_sql(" > ");
-    column(out, "last", date)?;
-    out.push_sql(" OR (");
-    column(out, "later", date)?;
-    out.push_sql(" = ");
-    column(out, "last", date)?;
-    out.push_sql(" AND ");
-    column(out, "later", id)?;
-    out.push_sql(" > ");
-    column(out, "last", id)?;
-    out.push_sql("))))");
+    crate::read::sql::push_follows(
+        out,
+        "later",
+        "last",
+        crate::read::sql::Direction::OldestFirst,
+    )?;
+    out.push_sql("))");
     Ok(())
 }
 
@@ -310,12 +303,15 @@ where
     }
 }
 
-/// `INSERT INTO source values ON CONFLICT (key) DO UPDATE SET ...` (MySQL:
-/// `ON DUPLICATE KEY UPDATE`): a multi-row update of rows known to exist.
+/// `INSERT INTO source (every model column) VALUES (...), ...`, with
+/// `ON CONFLICT (key) DO UPDATE SET ...` (MySQL: `ON DUPLICATE KEY UPDATE`)
+/// when `update_existing`: a multi-row update of rows known to exist.
 pub(crate) struct Upsert<'q, M> {
     pub(crate) spec: &'static HistoryTableSpec,
     pub(crate) dialect: Dialect,
     pub(crate) rows: &'q [M],
+    /// `false`: a plain multi-row `INSERT` of whole rows.
+    pub(crate) update_existing: bool,
 }
 
 impl<DB, M> QueryFragment<DB> for Upsert<'_, M>
@@ -333,6 +329,9 @@ where
             out.push_sql(if i == 0 { "(" } else { ", (" });
             row.push_row_values(&mut out)?;
             out.push_sql(")");
+        }
+        if !self.update_existing {
+            return Ok(());
         }
         if self.dialect == Dialect::Mysql {
             out.push_sql(" ON DUPLICATE KEY UPDATE ");

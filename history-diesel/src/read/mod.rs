@@ -1,0 +1,615 @@
+//! Reading history back: an object's records, its state at any time, the
+//! whole table at any time, neighbours of a record, diffs, and restoring an
+//! old version. Each helper documents the statements it sends.
+
+mod diff;
+pub(crate) mod sql;
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use chrono::{DateTime, Utc};
+use diesel::connection::LoadConnection;
+use diesel::deserialize::FromSqlRow;
+use diesel::dsl::AsSelect as SelectBy;
+use diesel::expression::{Expression, QueryMetadata, Selectable};
+use diesel::query_builder::QueryFragment;
+use diesel::query_dsl::methods::{FilterDsl, OrderDsl};
+use diesel::serialize::ToSql;
+use diesel::sql_types::SingleValue;
+use diesel::sql_types::{HasSqlType, Nullable, Text, Timestamp};
+use diesel::{RunQueryDsl, SelectableHelper, Table};
+use history_core::sql_types::UtcTimestamp;
+
+pub use self::diff::{Diff, DiffOptions, FieldChange};
+use self::sql::{Direction, Neighbour, OneRecord, SetReason};
+pub use self::sql::{NewestFirst, ObjectIs, StateAt};
+use crate::context::{check_reason, HistoryContext};
+use crate::write::sql::{KeyIn, Rows, SelectKeys, SelectWhere};
+use crate::write::{KeySqlType, UserIdOf, WriteBackend, KEY_CHUNK};
+use crate::{Dialect, HistoricalRecords, HistoryError, HistoryRecord, HistoryType};
+
+/// The SQL type of a history table's own key, `history_id`.
+pub type HistoryKeySqlType<M> =
+    <<<M as HistoricalRecords>::HistoryTable as Table>::PrimaryKey as Expression>::SqlType;
+
+/// The Rust type of a model's `history_id`.
+pub type HistoryIdOf<M> = <<M as HistoricalRecords>::Record as HistoryRecord>::Id;
+
+/// The SQL type of a `Selectable`'s selection.
+type SelectionSqlType<T, DB> = <<T as Selectable<DB>>::SelectExpression as Expression>::SqlType;
+
+/// [`ReadHistory::history`]: one object's records, newest first.
+pub type HistoryQuery<M> = diesel::dsl::Order<
+    diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTable, ObjectIs<M>>,
+    NewestFirst<M>,
+>;
+
+/// [`ReadHistory::all_history`]: every record of a model, newest first.
+pub type AllHistoryQuery<M> =
+    diesel::dsl::Order<<M as HistoricalRecords>::HistoryTable, NewestFirst<M>>;
+
+/// [`ReadHistory::state_as_of`] and [`ReadHistory::latest_records_as_of`]:
+/// the latest record of each object at a time.
+pub type StateQuery<M> = diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTable, StateAt<M>>;
+
+/// A Diesel backend that history of model `M` can be read from (and
+/// restored to). Implemented for SQLite, PostgreSQL and MySQL for every
+/// model whose types they support, so the methods of [`ReadHistory`] and
+/// [`RecordNavigation`] need one bound.
+pub trait ReadBackend<M: HistoricalRecords>: WriteBackend<M> {
+    /// One record of the object `id`: the newest (or oldest) up to
+    /// `at_most`, or the neighbour of the record with this date and id.
+    #[doc(hidden)]
+    fn one_record<C>(
+        conn: &mut C,
+        id: &M::Id,
+        at_most: Option<DateTime<Utc>>,
+        neighbour: Option<(DateTime<Utc>, &HistoryIdOf<M>)>,
+        newest_first: bool,
+    ) -> diesel::QueryResult<Option<M::Record>>
+    where
+        C: LoadConnection<Backend = Self>;
+
+    /// The latest record of every object at `at`, without the deleted ones
+    /// when `alive_only`.
+    #[doc(hidden)]
+    fn state<C>(
+        conn: &mut C,
+        at: DateTime<Utc>,
+        alive_only: bool,
+    ) -> diesel::QueryResult<Vec<M::Record>>
+    where
+        C: LoadConnection<Backend = Self>;
+
+    /// The live rows with these keys (locked for update where the backend
+    /// can), a statement per key chunk.
+    #[doc(hidden)]
+    fn live_rows<C>(conn: &mut C, ids: &[M::Id], lock: bool) -> diesel::QueryResult<Vec<M>>
+    where
+        C: LoadConnection<Backend = Self>;
+
+    /// Sets the change reason of one record.
+    #[doc(hidden)]
+    fn set_reason<C>(
+        conn: &mut C,
+        history_id: &HistoryIdOf<M>,
+        reason: Option<String>,
+    ) -> diesel::QueryResult<usize>
+    where
+        C: LoadConnection<Backend = Self>;
+}
+
+impl<M, DB> ReadBackend<M> for DB
+where
+    M: HistoricalRecords + Selectable<DB> + FromSqlRow<SelectionSqlType<M, DB>, DB> + 'static,
+    M::Record: Selectable<DB> + FromSqlRow<SelectionSqlType<M::Record, DB>, DB> + 'static,
+    SelectionSqlType<M, DB>: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    SelectionSqlType<M::Record, DB>:
+        diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    SelectBy<M, DB>: QueryFragment<DB>,
+    SelectBy<M::Record, DB>: QueryFragment<DB>,
+    DB: WriteBackend<M>
+        + HasSqlType<Timestamp>
+        + HasSqlType<Text>
+        + HasSqlType<KeySqlType<M>>
+        + HasSqlType<HistoryKeySqlType<M>>
+        + QueryMetadata<SelectBy<M, DB>>
+        + QueryMetadata<SelectBy<M::Record, DB>>
+        + 'static,
+    M::Id: ToSql<KeySqlType<M>, DB> + FromSqlRow<KeySqlType<M>, DB> + 'static,
+    KeySqlType<M>: SingleValue,
+    DB: QueryMetadata<KeySqlType<M>>,
+    HistoryIdOf<M>: ToSql<HistoryKeySqlType<M>, DB>,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+{
+    fn one_record<C>(
+        conn: &mut C,
+        id: &M::Id,
+        at_most: Option<DateTime<Utc>>,
+        neighbour: Option<(DateTime<Utc>, &HistoryIdOf<M>)>,
+        newest_first: bool,
+    ) -> diesel::QueryResult<Option<M::Record>>
+    where
+        C: LoadConnection<Backend = Self>,
+    {
+        let query = OneRecord::<'_, M, _, HistoryKeySqlType<M>, _> {
+            id,
+            at_most: at_most.map(UtcTimestamp::new),
+            neighbour: neighbour.map(|(date, history_id)| Neighbour {
+                date: UtcTimestamp::new(date),
+                history_id,
+            }),
+            direction: if newest_first {
+                Direction::NewestFirst
+            } else {
+                Direction::OldestFirst
+            },
+            selection: <M::Record as SelectableHelper<DB>>::as_select(),
+            history_id_type: PhantomData,
+        };
+        let mut records = Rows::<_, SelectBy<M::Record, DB>>::of(query).load::<M::Record>(conn)?;
+        Ok(records.pop())
+    }
+
+    fn state<C>(
+        conn: &mut C,
+        at: DateTime<Utc>,
+        alive_only: bool,
+    ) -> diesel::QueryResult<Vec<M::Record>>
+    where
+        C: LoadConnection<Backend = Self>,
+    {
+        Rows::<_, SelectBy<M::Record, DB>>::of(SelectWhere {
+            from: M::HISTORY_TABLE.history_table,
+            selection: <M::Record as SelectableHelper<DB>>::as_select(),
+            filter: StateAt::<M>::new(at, alive_only),
+        })
+        .load::<M::Record>(conn)
+    }
+
+    fn live_rows<C>(conn: &mut C, ids: &[M::Id], lock: bool) -> diesel::QueryResult<Vec<M>>
+    where
+        C: LoadConnection<Backend = Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(KEY_CHUNK) {
+            let keys = KeyIn {
+                spec,
+                table: spec.source_table,
+                ids: chunk,
+                sql_type: PhantomData::<KeySqlType<M>>,
+            };
+            if lock && DB::DIALECT != Dialect::Sqlite {
+                // Lock first, then read: the rows cannot change in between.
+                Rows::<_, KeySqlType<M>>::of(SelectKeys {
+                    spec,
+                    filter: &keys,
+                    for_update: true,
+                })
+                .load::<M::Id>(conn)?;
+            }
+            rows.extend(
+                Rows::<_, SelectBy<M, DB>>::of(SelectWhere {
+                    from: spec.source_table,
+                    selection: M::as_select(),
+                    filter: keys,
+                })
+                .load::<M>(conn)?,
+            );
+        }
+        Ok(rows)
+    }
+
+    fn set_reason<C>(
+        conn: &mut C,
+        history_id: &HistoryIdOf<M>,
+        reason: Option<String>,
+    ) -> diesel::QueryResult<usize>
+    where
+        C: LoadConnection<Backend = Self>,
+    {
+        SetReason {
+            spec: &M::HISTORY_TABLE,
+            reason,
+            history_id,
+            history_id_type: PhantomData::<HistoryKeySqlType<M>>,
+        }
+        .execute(conn)
+    }
+}
+
+/// Reads the history of a model, for every model with
+/// `#[derive(HistoricalRecords)]`.
+///
+/// Records are always ordered by (`history_date`, `history_id`): two
+/// records with the same date are told apart by their id, so every question
+/// has one answer. Times are inclusive and kept to the microsecond.
+///
+/// Statements per call: `history`, `all_history`, `state_as_of` and
+/// `latest_records_as_of` build one query you run; `record_as_of`, `latest`,
+/// `earliest` and `update_change_reason`'s lookup are one each. Reads that
+/// return models (`as_of`, `most_recent`, `all_as_of`,
+/// `models_from_records`) add one read of the live rows per 1000 keys when
+/// the model leaves fields out of history, to fill those fields.
+///
+/// ```
+/// # use diesel::{connection::SimpleConnection, prelude::*};
+/// # use history_diesel::{Dialect, HistoricalRecords};
+/// # diesel::table! { orders (id) { id -> Integer, status -> Text } }
+/// # #[derive(Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct Order { pub id: i32, pub status: String }
+/// # #[derive(Insertable)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct NewOrder<'a> { pub status: &'a str }
+/// use history_diesel::{HistoryContext, ReadHistory, RecordNavigation, WriteWithHistory};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut conn = SqliteConnection::establish(":memory:")?;
+/// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL);")?;
+/// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
+/// let ctx = HistoryContext::new().user(7);
+/// let mut order = Order::create_with_history(&mut conn, &NewOrder { status: "new" }, &ctx)?;
+/// let created = history_diesel::chrono::Utc::now();
+/// order.status = "shipped".into();
+/// order.save_with_history(&mut conn, &ctx.clone().reason("courier came"))?;
+///
+/// // The records, newest first, as a Diesel query you can filter further.
+/// let records: Vec<HistoricalOrder> = order.history().load(&mut conn)?;
+/// assert_eq!(records.len(), 2);
+/// assert_eq!(records[0].history_change_reason.as_deref(), Some("courier came"));
+///
+/// // The order as it was, and what changed since.
+/// assert_eq!(Order::as_of(&mut conn, &order.id, created)?.status, "new");
+/// let older = records[0].prev_record(&mut conn)?.expect("the creation");
+/// assert_eq!(records[0].diff_against(&older)?.changed_fields(), ["status"]);
+/// # Ok(())
+/// # }
+/// ```
+pub trait ReadHistory: HistoricalRecords {
+    /// This object's records, newest first: a Diesel query to filter,
+    /// paginate and load (`.load::<HistoricalOrder>(&mut conn)`).
+    fn history(&self) -> HistoryQuery<Self>
+    where
+        Self::HistoryTable: FilterDsl<ObjectIs<Self>>,
+        diesel::dsl::Filter<Self::HistoryTable, ObjectIs<Self>>: OrderDsl<NewestFirst<Self>>,
+    {
+        Self::history_of(self.history_key())
+    }
+
+    /// The records of the object with key `id`, newest first (it may have
+    /// been deleted since).
+    fn history_of(id: Self::Id) -> HistoryQuery<Self>
+    where
+        Self::HistoryTable: FilterDsl<ObjectIs<Self>>,
+        diesel::dsl::Filter<Self::HistoryTable, ObjectIs<Self>>: OrderDsl<NewestFirst<Self>>,
+    {
+        let filtered = FilterDsl::filter(Self::HistoryTable::default(), ObjectIs::new(id));
+        OrderDsl::order(filtered, NewestFirst::new())
+    }
+
+    /// Every record of this model, newest first; filter it by user, date
+    /// range or history type with the history table's columns.
+    fn all_history() -> AllHistoryQuery<Self>
+    where
+        Self::HistoryTable: OrderDsl<NewestFirst<Self>>,
+    {
+        OrderDsl::order(Self::HistoryTable::default(), NewestFirst::new())
+    }
+
+    /// The latest record of the object `id` at `at` (inclusive), a deletion
+    /// included. [`HistoryError::NotCreatedYet`] when it has no record by
+    /// then. One statement.
+    fn record_as_of<C>(
+        conn: &mut C,
+        id: &Self::Id,
+        at: DateTime<Utc>,
+    ) -> Result<Self::Record, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+    {
+        <C::Backend as ReadBackend<Self>>::one_record(conn, id, Some(at), None, true)?.ok_or(
+            HistoryError::NotCreatedYet {
+                model: Self::HISTORY_TABLE.model,
+                as_of: at,
+            },
+        )
+    }
+
+    /// The object `id` as it was at `at` (inclusive).
+    /// [`HistoryError::NotCreatedYet`] before its first record,
+    /// [`HistoryError::Deleted`] when its latest record by then is a
+    /// deletion. Fields left out of history come from the live row (their
+    /// `Default` when it is gone). One statement, two when the model leaves
+    /// fields out.
+    fn as_of<C>(conn: &mut C, id: &Self::Id, at: DateTime<Utc>) -> Result<Self, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+        Self::Id: Eq + Hash,
+    {
+        let record = alive(Self::record_as_of(conn, id, at)?)?;
+        Ok(Self::models_from_records(conn, vec![record])?.remove(0))
+    }
+
+    /// The state of every object at `at`: the latest record of each up to
+    /// `at`, without the objects deleted by then. A Diesel query of records
+    /// (one statement) to filter further and load; turn the records into
+    /// models with [`models_from_records`](Self::models_from_records).
+    fn state_as_of(at: DateTime<Utc>) -> StateQuery<Self>
+    where
+        Self::HistoryTable: FilterDsl<StateAt<Self>>,
+    {
+        FilterDsl::filter(Self::HistoryTable::default(), StateAt::new(at, true))
+    }
+
+    /// The latest record of every object up to `at`, deletions included.
+    fn latest_records_as_of(at: DateTime<Utc>) -> StateQuery<Self>
+    where
+        Self::HistoryTable: FilterDsl<StateAt<Self>>,
+    {
+        FilterDsl::filter(Self::HistoryTable::default(), StateAt::new(at, false))
+    }
+
+    /// Every object as it was at `at`, as models: [`state_as_of`](Self::state_as_of)
+    /// loaded and converted. One statement (plus the live rows of left-out
+    /// fields).
+    fn all_as_of<C>(conn: &mut C, at: DateTime<Utc>) -> Result<Vec<Self>, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+        Self::Id: Eq + Hash,
+    {
+        let records = <C::Backend as ReadBackend<Self>>::state(conn, at, true)?;
+        Self::models_from_records(conn, records)
+    }
+
+    /// Models built from records ([`HistoryRecord::to_model`]), with the
+    /// fields history leaves out read from the live rows: no statement when
+    /// the model tracks every field, else one per 1000 keys.
+    fn models_from_records<C>(
+        conn: &mut C,
+        records: Vec<Self::Record>,
+    ) -> Result<Vec<Self>, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+        Self::Id: Eq + Hash,
+    {
+        let spec = &Self::HISTORY_TABLE;
+        if spec.columns.len() == spec.model_columns.len() {
+            return Ok(records.iter().map(|record| record.to_model(None)).collect());
+        }
+        let ids: Vec<Self::Id> = records.iter().map(HistoryRecord::object_id).collect();
+        let live: HashMap<Self::Id, Self> =
+            <C::Backend as ReadBackend<Self>>::live_rows(conn, &ids, false)?
+                .into_iter()
+                .map(|row| (row.history_key(), row))
+                .collect();
+        Ok(records
+            .iter()
+            .zip(&ids)
+            .map(|(record, id)| record.to_model(live.get(id)))
+            .collect())
+    }
+
+    /// The newest record of the object `id`. [`HistoryError::NotFound`]
+    /// when it has none. One statement.
+    fn latest<C>(conn: &mut C, id: &Self::Id) -> Result<Self::Record, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+    {
+        <C::Backend as ReadBackend<Self>>::one_record(conn, id, None, None, true)?.ok_or(
+            HistoryError::NotFound {
+                model: Self::HISTORY_TABLE.model,
+            },
+        )
+    }
+
+    /// The oldest record of the object `id`. [`HistoryError::NotFound`]
+    /// when it has none. One statement.
+    fn earliest<C>(conn: &mut C, id: &Self::Id) -> Result<Self::Record, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+    {
+        <C::Backend as ReadBackend<Self>>::one_record(conn, id, None, None, false)?.ok_or(
+            HistoryError::NotFound {
+                model: Self::HISTORY_TABLE.model,
+            },
+        )
+    }
+
+    /// The object `id` as its newest record has it.
+    /// [`HistoryError::NotFound`] without records, [`HistoryError::Deleted`]
+    /// when the newest is a deletion. As [`as_of`](Self::as_of) for now.
+    fn most_recent<C>(conn: &mut C, id: &Self::Id) -> Result<Self, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+        Self::Id: Eq + Hash,
+    {
+        let record = alive(Self::latest(conn, id)?)?;
+        Ok(Self::models_from_records(conn, vec![record])?.remove(0))
+    }
+
+    /// Writes `record`'s version of its object back: a `~` record when the
+    /// row exists, a `+` when it had been deleted (an undelete). Fields left
+    /// out of history keep their live values (their `Default` on an
+    /// undelete). Atomic; returns the model as written.
+    ///
+    /// Statements: read and lock the live row, then as
+    /// [`bulk_update_with_history`](crate::WriteWithHistory::bulk_update_with_history)
+    /// of one row (3), or an insert and its record (2) for an undelete.
+    fn restore_with_history<C>(
+        conn: &mut C,
+        record: &Self::Record,
+        ctx: &HistoryContext<UserIdOf<Self>>,
+    ) -> Result<Self, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+        Self: crate::__private::RowValues<C::Backend>,
+    {
+        restore(conn, record, None, ctx)
+    }
+
+    /// As [`restore_with_history`](Self::restore_with_history), but only
+    /// when `latest` is still the object's newest record: a write since
+    /// then fails with [`HistoryError::Conflict`] and nothing is written.
+    /// One statement more.
+    fn restore_unless_changed<C>(
+        conn: &mut C,
+        record: &Self::Record,
+        latest: &Self::Record,
+        ctx: &HistoryContext<UserIdOf<Self>>,
+    ) -> Result<Self, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+        Self: crate::__private::RowValues<C::Backend>,
+    {
+        restore(conn, record, Some(latest), ctx)
+    }
+
+    /// Sets the change reason of the object's newest record, after the fact.
+    /// [`HistoryError::NotFound`] without records,
+    /// [`HistoryError::ReasonTooLong`] over the column's limit. Two
+    /// statements, in a transaction.
+    fn update_change_reason<C>(
+        conn: &mut C,
+        id: &Self::Id,
+        reason: &str,
+    ) -> Result<(), HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self>,
+    {
+        check_reason(&Self::HISTORY_TABLE, reason)?;
+        conn.transaction(|conn| {
+            let latest = Self::latest(conn, id)?;
+            <C::Backend as ReadBackend<Self>>::set_reason(
+                conn,
+                latest.history_id(),
+                Some(reason.to_owned()),
+            )?;
+            Ok(())
+        })
+    }
+}
+
+impl<M: HistoricalRecords> ReadHistory for M {}
+
+/// A record that is not a deletion, else [`HistoryError::Deleted`].
+fn alive<R: HistoryRecord>(record: R) -> Result<R, HistoryError> {
+    if record.history_type() == HistoryType::Deleted {
+        return Err(HistoryError::Deleted {
+            model: <R::Model as HistoricalRecords>::HISTORY_TABLE.model,
+            deleted_at: record.history_date(),
+        });
+    }
+    Ok(record)
+}
+
+fn restore<M, C>(
+    conn: &mut C,
+    record: &M::Record,
+    expected_latest: Option<&M::Record>,
+    ctx: &HistoryContext<UserIdOf<M>>,
+) -> Result<M, HistoryError>
+where
+    M: HistoricalRecords + crate::__private::RowValues<C::Backend>,
+    C: LoadConnection,
+    C::Backend: ReadBackend<M>,
+{
+    let spec = &M::HISTORY_TABLE;
+    let now = Utc::now();
+    conn.transaction(|conn| {
+        let id = record.object_id();
+        let live =
+            <C::Backend as ReadBackend<M>>::live_rows(conn, std::slice::from_ref(&id), true)?.pop();
+        if let Some(expected) = expected_latest {
+            let latest = <C::Backend as ReadBackend<M>>::one_record(conn, &id, None, None, true)?;
+            if latest.as_ref().map(HistoryRecord::history_id) != Some(expected.history_id()) {
+                return Err(HistoryError::Conflict {
+                    model: spec.model,
+                    detail: "the object changed since the given record".to_owned(),
+                });
+            }
+        }
+        let model = record.to_model(live.as_ref());
+        let rows = std::slice::from_ref(&model);
+        if live.is_some() {
+            <C::Backend as WriteBackend<M>>::bulk_update(conn, rows, ctx, 0, now)?;
+        } else {
+            <C::Backend as WriteBackend<M>>::insert_whole(conn, rows, ctx, now)?;
+        }
+        Ok(model)
+    })
+}
+
+/// Walks from a record to its neighbours and compares records, for every
+/// generated `Historical<Model>` struct.
+pub trait RecordNavigation: HistoryRecord {
+    /// The object's record just before this one, `None` for the first.
+    /// Records with the same date are ordered by `history_id`. One statement.
+    fn prev_record<C>(&self, conn: &mut C) -> Result<Option<Self>, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self::Model>,
+    {
+        neighbour(self, conn, true)
+    }
+
+    /// The object's record just after this one, `None` for the last.
+    /// Records with the same date are ordered by `history_id`. One statement.
+    fn next_record<C>(&self, conn: &mut C) -> Result<Option<Self>, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: ReadBackend<Self::Model>,
+    {
+        neighbour(self, conn, false)
+    }
+
+    /// What changed from `older` to this record: every tracked field whose
+    /// value differs, sorted by name. No statement.
+    fn diff_against(&self, older: &Self) -> Result<Diff<Self::Value>, HistoryError> {
+        diff::diff(self, older, &DiffOptions::new())
+    }
+
+    /// As [`diff_against`](Self::diff_against), over the fields `options`
+    /// selects; a field name history does not track is
+    /// [`HistoryError::UnknownField`].
+    fn diff_against_with(
+        &self,
+        older: &Self,
+        options: &DiffOptions<'_>,
+    ) -> Result<Diff<Self::Value>, HistoryError> {
+        diff::diff(self, older, options)
+    }
+}
+
+impl<R: HistoryRecord> RecordNavigation for R {}
+
+/// The record of the same object just before (`newest_first`) or after `record`.
+fn neighbour<R, C>(record: &R, conn: &mut C, newest_first: bool) -> Result<Option<R>, HistoryError>
+where
+    R: HistoryRecord,
+    C: LoadConnection,
+    C::Backend: ReadBackend<R::Model>,
+{
+    let at = (record.history_date(), record.history_id());
+    Ok(<C::Backend as ReadBackend<R::Model>>::one_record(
+        conn,
+        &record.object_id(),
+        None,
+        Some(at),
+        newest_first,
+    )?)
+}

@@ -1,0 +1,327 @@
+//! The queries of the read path, as Diesel query nodes.
+//!
+//! Two kinds: filter and order expressions that users compose with Diesel's
+//! own query builder (`ObjectIs`, `NewestFirst`, `StateAt`), and whole
+//! statements the helpers send themselves (`OneRecord`, `SetReason`). Names
+//! come from the model's [`HistoryTableSpec`], as on the write path.
+//!
+//! Every ordering of records is by (`history_date`, `history_id`): records
+//! that share a date are told apart by their id, so no question ever has two
+//! answers.
+
+use std::marker::PhantomData;
+
+use diesel::backend::Backend;
+use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Bool, HasSqlType, Nullable, Text, Timestamp};
+use diesel::{QueryResult, RunQueryDsl};
+use history_core::sql_types::UtcTimestamp;
+
+use crate::{columns, HistoricalRecords, HistoryTableSpec, HistoryType};
+
+/// The SQL type of a model's primary key.
+type KeySqlType<M> = crate::write::KeySqlType<M>;
+
+fn column<DB: Backend>(out: &mut AstPass<'_, '_, DB>, table: &str, name: &str) -> QueryResult<()> {
+    out.push_identifier(table)?;
+    out.push_sql(".");
+    out.push_identifier(name)
+}
+
+/// Implements what a Diesel expression over any table needs: the nodes name
+/// their own (history) table, and hold no aggregate.
+macro_rules! history_expression {
+    ($($node:ident),* $(,)?) => {$(
+        impl<M: HistoricalRecords> Expression for $node<M> {
+            type SqlType = Bool;
+        }
+        impl<M: HistoricalRecords, QS> AppearsOnTable<QS> for $node<M> {}
+        impl<M: HistoricalRecords> diesel::expression::SelectableExpression<M::HistoryTable> for $node<M> {}
+        impl<M: HistoricalRecords> ValidGrouping<()> for $node<M> {
+            type IsAggregate = is_aggregate::Never;
+        }
+        // Not cached by type: `StateAt`'s text depends on a flag. Diesel
+        // still caches the prepared statement by its SQL text.
+        impl<M: HistoricalRecords> QueryId for $node<M> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+    )*};
+}
+
+/// `historical_x.key = ?`: the records of one object.
+pub struct ObjectIs<M: HistoricalRecords> {
+    id: M::Id,
+}
+
+impl<M: HistoricalRecords> ObjectIs<M> {
+    pub(crate) fn new(id: M::Id) -> Self {
+        ObjectIs { id }
+    }
+}
+
+impl<M, DB> QueryFragment<DB> for ObjectIs<M>
+where
+    M: HistoricalRecords,
+    DB: Backend + HasSqlType<KeySqlType<M>>,
+    M::Id: ToSql<KeySqlType<M>, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let spec = &M::HISTORY_TABLE;
+        column(&mut out, spec.history_table, spec.primary_key[0])?;
+        out.push_sql(" = ");
+        out.push_bind_param::<KeySqlType<M>, M::Id>(&self.id)
+    }
+}
+
+/// `history_date DESC, history_id DESC`: newest record first, as an
+/// `ORDER BY` expression.
+pub struct NewestFirst<M>(PhantomData<M>);
+
+impl<M> NewestFirst<M> {
+    pub(crate) fn new() -> Self {
+        NewestFirst(PhantomData)
+    }
+}
+
+impl<M: HistoricalRecords, DB: Backend> QueryFragment<DB> for NewestFirst<M> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        push_order(
+            &mut out,
+            M::HISTORY_TABLE.history_table,
+            Direction::NewestFirst,
+        )
+    }
+}
+
+/// The latest record of each object at a time: `history_date <= t` and no
+/// later record of the same object up to `t`, optionally without the
+/// objects whose latest record is a deletion.
+pub struct StateAt<M> {
+    at: UtcTimestamp,
+    alive_only: bool,
+    model: PhantomData<M>,
+}
+
+impl<M> StateAt<M> {
+    pub(crate) fn new(at: chrono::DateTime<chrono::Utc>, alive_only: bool) -> Self {
+        StateAt {
+            at: UtcTimestamp::new(at),
+            alive_only,
+            model: PhantomData,
+        }
+    }
+}
+
+impl<M, DB> QueryFragment<DB> for StateAt<M>
+where
+    M: HistoricalRecords,
+    DB: Backend + HasSqlType<Timestamp>,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let spec = &M::HISTORY_TABLE;
+        let table = spec.history_table;
+        column(&mut out, table, columns::HISTORY_DATE)?;
+        out.push_sql(" <= ");
+        out.push_bind_param::<Timestamp, UtcTimestamp>(&self.at)?;
+        if self.alive_only {
+            out.push_sql(" AND ");
+            column(&mut out, table, columns::HISTORY_TYPE)?;
+            out.push_sql(" <> '");
+            out.push_sql(HistoryType::Deleted.as_str());
+            out.push_sql("'");
+        }
+        out.push_sql(" AND NOT EXISTS (SELECT 1 FROM ");
+        out.push_identifier(table)?;
+        out.push_sql(" AS ");
+        out.push_identifier(LATER)?;
+        out.push_sql(" WHERE ");
+        for key in spec.primary_key {
+            column(&mut out, LATER, key)?;
+            out.push_sql(" = ");
+            column(&mut out, table, key)?;
+            out.push_sql(" AND ");
+        }
+        column(&mut out, LATER, columns::HISTORY_DATE)?;
+        out.push_sql(" <= ");
+        out.push_bind_param::<Timestamp, UtcTimestamp>(&self.at)?;
+        out.push_sql(" AND ");
+        push_follows(&mut out, LATER, table, Direction::OldestFirst)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+history_expression!(ObjectIs, StateAt, NewestFirst);
+
+/// The alias of the history table inside `NOT EXISTS`.
+const LATER: &str = "history_later";
+
+/// Which way records are walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    NewestFirst,
+    OldestFirst,
+}
+
+fn push_order<DB: Backend>(
+    out: &mut AstPass<'_, '_, DB>,
+    table: &str,
+    direction: Direction,
+) -> QueryResult<()> {
+    let way = match direction {
+        Direction::NewestFirst => " DESC",
+        Direction::OldestFirst => " ASC",
+    };
+    column(out, table, columns::HISTORY_DATE)?;
+    out.push_sql(way);
+    out.push_sql(", ");
+    column(out, table, columns::HISTORY_ID)?;
+    out.push_sql(way);
+    Ok(())
+}
+
+/// `(a.date > b.date OR (a.date = b.date AND a.id > b.id))`: record `a`
+/// comes after `b` (`OldestFirst`), or before it (`NewestFirst`).
+pub(crate) fn push_follows<DB: Backend>(
+    out: &mut AstPass<'_, '_, DB>,
+    a: &str,
+    b: &str,
+    direction: Direction,
+) -> QueryResult<()> {
+    let cmp = match direction {
+        Direction::OldestFirst => " > ",
+        Direction::NewestFirst => " < ",
+    };
+    out.push_sql("(");
+    column(out, a, columns::HISTORY_DATE)?;
+    out.push_sql(cmp);
+    column(out, b, columns::HISTORY_DATE)?;
+    out.push_sql(" OR (");
+    column(out, a, columns::HISTORY_DATE)?;
+    out.push_sql(" = ");
+    column(out, b, columns::HISTORY_DATE)?;
+    out.push_sql(" AND ");
+    column(out, a, columns::HISTORY_ID)?;
+    out.push_sql(cmp);
+    column(out, b, columns::HISTORY_ID)?;
+    out.push_sql("))");
+    Ok(())
+}
+
+/// Where a record sits among its object's records: after (or before) the
+/// record with this date and id.
+pub(crate) struct Neighbour<'q, HId> {
+    pub(crate) date: UtcTimestamp,
+    pub(crate) history_id: &'q HId,
+}
+
+/// `SELECT selection FROM history WHERE key = ? [AND history_date <= ?]
+/// [AND neighbour] ORDER BY history_date, history_id LIMIT 1`: one record
+/// of one object, newest or oldest first.
+pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S> {
+    pub(crate) id: &'q M::Id,
+    pub(crate) at_most: Option<UtcTimestamp>,
+    pub(crate) neighbour: Option<Neighbour<'q, HId>>,
+    pub(crate) direction: Direction,
+    pub(crate) selection: S,
+    pub(crate) history_id_type: PhantomData<HST>,
+}
+
+impl<M, HId, HST, S, DB> QueryFragment<DB> for OneRecord<'_, M, HId, HST, S>
+where
+    M: HistoricalRecords,
+    DB: Backend + HasSqlType<KeySqlType<M>> + HasSqlType<Timestamp> + HasSqlType<HST>,
+    M::Id: ToSql<KeySqlType<M>, DB>,
+    HId: ToSql<HST, DB>,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+    S: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let spec = &M::HISTORY_TABLE;
+        let table = spec.history_table;
+        out.push_sql("SELECT ");
+        self.selection.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM ");
+        out.push_identifier(table)?;
+        out.push_sql(" WHERE ");
+        column(&mut out, table, spec.primary_key[0])?;
+        out.push_sql(" = ");
+        out.push_bind_param::<KeySqlType<M>, M::Id>(self.id)?;
+        if let Some(at) = &self.at_most {
+            out.push_sql(" AND ");
+            column(&mut out, table, columns::HISTORY_DATE)?;
+            out.push_sql(" <= ");
+            out.push_bind_param::<Timestamp, UtcTimestamp>(at)?;
+        }
+        if let Some(neighbour) = &self.neighbour {
+            // date < ? OR (date = ? AND id < ?), newest first (`>` oldest first).
+            let cmp = match self.direction {
+                Direction::NewestFirst => " < ",
+                Direction::OldestFirst => " > ",
+            };
+            out.push_sql(" AND (");
+            column(&mut out, table, columns::HISTORY_DATE)?;
+            out.push_sql(cmp);
+            out.push_bind_param::<Timestamp, UtcTimestamp>(&neighbour.date)?;
+            out.push_sql(" OR (");
+            column(&mut out, table, columns::HISTORY_DATE)?;
+            out.push_sql(" = ");
+            out.push_bind_param::<Timestamp, UtcTimestamp>(&neighbour.date)?;
+            out.push_sql(" AND ");
+            column(&mut out, table, columns::HISTORY_ID)?;
+            out.push_sql(cmp);
+            out.push_bind_param::<HST, HId>(neighbour.history_id)?;
+            out.push_sql("))");
+        }
+        out.push_sql(" ORDER BY ");
+        push_order(&mut out, table, self.direction)?;
+        out.push_sql(" LIMIT 1");
+        Ok(())
+    }
+}
+
+impl<M: HistoricalRecords, HId, HST, S> QueryId for OneRecord<'_, M, HId, HST, S> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<M: HistoricalRecords, HId, HST, S, Conn> RunQueryDsl<Conn> for OneRecord<'_, M, HId, HST, S> {}
+
+/// `UPDATE history SET history_change_reason = ? WHERE history_id = ?`.
+pub(crate) struct SetReason<'q, HId, HST> {
+    pub(crate) spec: &'static HistoryTableSpec,
+    pub(crate) reason: Option<String>,
+    pub(crate) history_id: &'q HId,
+    pub(crate) history_id_type: PhantomData<HST>,
+}
+
+impl<HId, HST, DB> QueryFragment<DB> for SetReason<'_, HId, HST>
+where
+    DB: Backend + HasSqlType<HST> + HasSqlType<Text>,
+    HId: ToSql<HST, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE ");
+        out.push_identifier(self.spec.history_table)?;
+        out.push_sql(" SET ");
+        out.push_identifier(columns::HISTORY_CHANGE_REASON)?;
+        out.push_sql(" = ");
+        out.push_bind_param::<Nullable<Text>, Option<String>>(&self.reason)?;
+        out.push_sql(" WHERE ");
+        out.push_identifier(columns::HISTORY_ID)?;
+        out.push_sql(" = ");
+        out.push_bind_param::<HST, HId>(self.history_id)
+    }
+}
+
+impl<HId, HST> QueryId for SetReason<'_, HId, HST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<HId, HST, Conn> RunQueryDsl<Conn> for SetReason<'_, HId, HST> {}
