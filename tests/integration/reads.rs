@@ -544,6 +544,14 @@ macro_rules! read_suite {
                 }),
                 0
             );
+            // Restore: lock and read the live row, then the locked key check,
+            // the upsert and the record of a bulk update.
+            assert_eq!(
+                count(&mut conn, &|c| {
+                    Order::restore_with_history(&mut **c, &record, &HistoryContext::new()).unwrap();
+                }),
+                4
+            );
             // A model that tracks every field needs no live read.
             assert_eq!(
                 count(&mut conn, &|c| {

@@ -26,7 +26,7 @@ pub use self::diff::{Diff, DiffOptions, FieldChange};
 use self::sql::{Direction, Neighbour, OneRecord, SetReason};
 pub use self::sql::{NewestFirst, ObjectIs, StateAt};
 use crate::context::{check_reason, HistoryContext};
-use crate::write::sql::{KeyIn, Rows, SelectKeys, SelectWhere};
+use crate::write::sql::{ForUpdate, KeyIn, Rows, SelectWhere};
 use crate::write::{KeySqlType, UserIdOf, WriteBackend, KEY_CHUNK};
 use crate::{Dialect, HistoricalRecords, HistoryError, HistoryRecord, HistoryType};
 
@@ -183,23 +183,17 @@ where
                 ids: chunk,
                 sql_type: PhantomData::<KeySqlType<M>>,
             };
-            if lock && DB::DIALECT != Dialect::Sqlite {
-                // Lock first, then read: the rows cannot change in between.
-                Rows::<_, KeySqlType<M>>::of(SelectKeys {
-                    spec,
-                    filter: &keys,
-                    for_update: true,
-                })
-                .load::<M::Id>(conn)?;
-            }
-            rows.extend(
-                Rows::<_, SelectBy<M, DB>>::of(SelectWhere {
-                    from: spec.source_table,
-                    selection: M::as_select(),
-                    filter: keys,
-                })
-                .load::<M>(conn)?,
-            );
+            let select = SelectWhere {
+                from: spec.source_table,
+                selection: M::as_select(),
+                filter: keys,
+            };
+            // SQLite has no row locks: its writers are serialised anyway.
+            rows.extend(if lock && DB::DIALECT != Dialect::Sqlite {
+                Rows::<_, SelectBy<M, DB>>::of(ForUpdate(select)).load::<M>(conn)?
+            } else {
+                Rows::<_, SelectBy<M, DB>>::of(select).load::<M>(conn)?
+            });
         }
         Ok(rows)
     }

@@ -388,6 +388,17 @@ where
     }
 }
 
+/// `<select> FOR UPDATE`: the rows read stay locked until the transaction ends.
+pub(crate) struct ForUpdate<N>(pub(crate) N);
+
+impl<DB: Backend, N: QueryFragment<DB>> QueryFragment<DB> for ForUpdate<N> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(" FOR UPDATE");
+        Ok(())
+    }
+}
+
 /// The records one history statement wrote: the keys, its date and its kind.
 pub(crate) struct RecordsOf<'q, Id, ST> {
     pub(crate) keys: KeyIn<'q, Id, ST>,
@@ -516,7 +527,7 @@ impl<DB: Backend> QueryFragment<DB> for Names {
     }
 }
 
-dynamic_query_id!(WithHistory<Wr, Rec, Sel>, Names<>);
+dynamic_query_id!(WithHistory<Wr, Rec, Sel>, Names<>, ForUpdate<N>);
 
 /// A node loaded as rows of `ST`.
 pub(crate) struct Rows<N, ST>(pub(crate) N, pub(crate) PhantomData<ST>);
