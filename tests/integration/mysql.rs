@@ -269,6 +269,8 @@ fn bulk_create_statements(_rows: usize, batches: usize) -> usize {
     4 * batches
 }
 const UPDATE_STATEMENTS: usize = 3;
+/// `save_with_history`: UPDATE by key (it locks the row), history.
+const SAVE_STATEMENTS: usize = 2;
 const DELETE_STATEMENTS: usize = 3;
 
 /// The tables the threads of the concurrency test share (the test holds the

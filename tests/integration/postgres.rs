@@ -245,6 +245,7 @@ fn bulk_create_statements(_rows: usize, batches: usize) -> usize {
     batches
 }
 const UPDATE_STATEMENTS: usize = 1;
+const SAVE_STATEMENTS: usize = 1;
 const DELETE_STATEMENTS: usize = 1;
 
 /// Committed tables the threads of the concurrency test share (the test

@@ -184,6 +184,7 @@ fn bulk_create_statements(rows: usize, batches: usize) -> usize {
     rows + batches
 }
 const UPDATE_STATEMENTS: usize = 2;
+const SAVE_STATEMENTS: usize = 2;
 const DELETE_STATEMENTS: usize = 2;
 
 /// A database file shared by the threads of the concurrency test.

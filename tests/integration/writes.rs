@@ -248,10 +248,17 @@ macro_rules! write_suite {
             let update = std::mem::take(&mut *seen.lock().unwrap());
             assert_eq!(update.len(), UPDATE_STATEMENTS, "{update:#?}");
 
+            let mut saved: Order = orders::table.first(&mut *conn).unwrap();
+            saved.total += 1.0;
+            seen.lock().unwrap().clear();
+            saved.save_with_history(&mut *conn, &ctx).unwrap();
+            let save = std::mem::take(&mut *seen.lock().unwrap());
+            assert_eq!(save.len(), SAVE_STATEMENTS, "{save:#?}");
+
             Order::delete_where_with_history(&mut *conn, orders::status.eq("low"), &ctx).unwrap();
             let delete = std::mem::take(&mut *seen.lock().unwrap());
             assert_eq!(delete.len(), DELETE_STATEMENTS, "{delete:#?}");
-            assert_eq!(row_count(&mut conn), (6, 24));
+            assert_eq!(row_count(&mut conn), (6, 25));
         }
 
         #[test]

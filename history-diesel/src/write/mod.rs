@@ -341,7 +341,27 @@ where
         Ch: QueryFragment<Self>,
     {
         let keys = [key];
-        <DB as WriteBackend<M>>::update(conn, key_in::<M>(&keys), changes, ctx)
+        if DB::DIALECT != Dialect::Mysql {
+            return <DB as WriteBackend<M>>::update(conn, key_in::<M>(&keys), changes, ctx);
+        }
+        // MySQL, one known key: the UPDATE itself locks the row until commit,
+        // and Diesel's connections count matched rows (CLIENT_FOUND_ROWS), so
+        // no `SELECT .. FOR UPDATE` is needed to learn which rows it touched.
+        let spec = &M::HISTORY_TABLE;
+        let meta = ctx.meta_for(spec, Utc::now())?;
+        conn.transaction(|conn| {
+            let matched = UpdateWhere {
+                spec,
+                changes,
+                filter: key_in::<M>(&keys),
+                returning_key: false,
+            }
+            .execute(conn)?;
+            if let (1.., Some(meta)) = (matched, &meta) {
+                record::<M, C>(conn, &keys, HistoryType::Changed, meta)?;
+            }
+            Ok(matched)
+        })
     }
 
     fn delete<C, W>(
@@ -925,7 +945,7 @@ where
 /// | write | PostgreSQL | SQLite | MySQL |
 /// |---|---|---|---|
 /// | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | `DO LAST_INSERT_ID(0)`, `INSERT`, `SELECT`, history, in a transaction |
-/// | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history |
+/// | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history; `save_with_history`: `UPDATE`, history |
 /// | bulk create | 1 CTE per batch | 1 `INSERT` per row + 1 history per batch | 4 per batch |
 /// | bulk update | key check `FOR UPDATE`, multi-row upsert, history per batch | the same (no `FOR UPDATE`) | the same |
 ///
