@@ -30,9 +30,10 @@ OPTIONS:
     --reps N           repetitions of W3 and W5 (median reported)   [5]
     --chunk N          operations per turn when alternating         [50]
     --seed N           seed of the inputs                           [1]
-    --trace            instead of timing, count the SQL statements of one
-                       operation per workload and system (Diesel
-                       instrumentation) and print them to stderr
+    --trace            also print to stderr the SQL statements of the
+                       first operation of each workload and system, and
+                       which Diesel prepared and cached (instrumentation;
+                       timings then carry its small cost)
     --pg-size          fill the W4 history on PostgreSQL and print its
                        size per record (pg_total_relation_size / rows),
                        then exit; uses --objects and --versions

@@ -43,7 +43,7 @@ pub struct Order {
 }
 
 /// The same model for the table without history.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset)]
 #[diesel(table_name = plain_orders)]
 pub struct PlainOrder {
     pub id: i32,

@@ -33,12 +33,20 @@ impl Tracer {
             if !log.recording {
                 return;
             }
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
-                // Display gives the SQL then `-- binds: [...]`; the SQL is what matters.
-                let text = query.to_string();
-                let sql = text.split(" -- binds:").next().unwrap_or_default();
-                log.statements
-                    .push(sql.split_whitespace().collect::<Vec<_>>().join(" "));
+            match event {
+                InstrumentationEvent::StartQuery { query, .. } => {
+                    // Display gives the SQL then `-- binds: [...]`; the SQL is what matters.
+                    let text = query.to_string();
+                    let sql = text.split(" -- binds:").next().unwrap_or_default();
+                    log.statements.push(one_line(sql));
+                }
+                // Diesel reports each statement it keeps prepared for reuse,
+                // once; one never reported is prepared again on every call.
+                InstrumentationEvent::CacheQuery { sql, .. } => {
+                    log.statements
+                        .push(format!("(prepared and cached: {})", one_line(sql)));
+                }
+                _ => {}
             }
         });
         Tracer { log: Some(log) }
@@ -67,12 +75,29 @@ impl Tracer {
             log.recording = false;
             std::mem::take(&mut log.statements)
         };
-        eprintln!("[trace] {}: {} statement(s)", label(), statements.len());
-        for statement in statements {
-            eprintln!("    {}", shorten(&statement, 400));
+        let sent = statements
+            .iter()
+            .filter(|s| !s.starts_with("(prepared"))
+            .count();
+        eprintln!("[trace] {}: {sent} statement(s)", label());
+        // Runs of one statement (a bulk write's per-row INSERTs) print once.
+        let mut rest = statements.as_slice();
+        while let Some(first) = rest.first() {
+            let run = rest.iter().take_while(|s| *s == first).count();
+            let times = if run > 1 {
+                format!("{run} x ")
+            } else {
+                String::new()
+            };
+            eprintln!("    {times}{}", shorten(first, 160));
+            rest = &rest[run..];
         }
         result
     }
+}
+
+fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The first `max` characters, marked when cut.

@@ -1,6 +1,7 @@
-//! W2, single update: change the status and total of one existing row per
-//! call, each in its own transaction. History: `update_with_history` by key.
-//! Plain: `diesel::update(..).set(..).execute`.
+//! W2, single update: load-modify-save of one existing row per call (new
+//! status and total), each in its own transaction. History:
+//! `order.save_with_history`. Plain: `diesel::update(&row).set(&row)`, the
+//! same whole-row changeset without history.
 
 use diesel::prelude::*;
 use history_diesel::{HistoryContext, WriteWithHistory};
@@ -9,41 +10,51 @@ use super::{context, Run, WARMUP};
 use crate::check;
 use crate::conn::{for_connections, BenchConn};
 use crate::inputs::{new_orders, total, Texts, STATUSES};
-use crate::model::{orders, plain_orders, NewPlainOrder, Order, PlainOrder};
+use crate::model::{orders, plain_orders, NewOrder, NewPlainOrder, Order, PlainOrder};
 use crate::report::Workload;
 use crate::rng::Rng;
 use crate::{schema, Result};
 
 pub trait Ops {
+    /// Creates the rows to update in both tables (the history side with
+    /// their creation records), as each system returns them.
+    fn setup(
+        &mut self,
+        rows: &[NewOrder<'_>],
+        ctx: &HistoryContext<i64>,
+    ) -> Result<(Vec<Order>, Vec<PlainOrder>)>;
+    fn history_save(&mut self, order: &Order, ctx: &HistoryContext<i64>) -> Result<()>;
     /// Rows updated.
-    fn history_update(&mut self, change: &Change, ctx: &HistoryContext<i64>) -> Result<usize>;
-    fn plain_update(&mut self, change: &Change) -> Result<usize>;
+    fn plain_save(&mut self, order: &PlainOrder) -> Result<usize>;
     /// Every row of `orders` and of `plain_orders`, for the final check.
     fn both_tables(&mut self) -> Result<(Vec<Order>, Vec<PlainOrder>)>;
 }
 
-/// One update: the row and its new values.
-pub struct Change {
-    pub id: i32,
-    pub status: &'static str,
-    pub total: f64,
-}
-
 for_connections! {{
     impl Ops for Conn {
-        fn history_update(&mut self, change: &Change, ctx: &HistoryContext<i64>) -> Result<usize> {
-            Ok(Order::update_with_history(
-                self,
-                orders::id.eq(change.id),
-                (orders::status.eq(change.status), orders::total.eq(change.total)),
-                ctx,
-            )?)
+        fn setup(
+            &mut self,
+            rows: &[NewOrder<'_>],
+            ctx: &HistoryContext<i64>,
+        ) -> Result<(Vec<Order>, Vec<PlainOrder>)> {
+            let created = Order::bulk_create_with_history(self, rows, ctx, Default::default())?;
+            let plain: Vec<NewPlainOrder<'_>> = rows.iter().map(|&new| new.into()).collect();
+            for chunk in plain.chunks(1000) {
+                diesel::insert_into(plain_orders::table).values(chunk).execute(self)?;
+            }
+            let plain = plain_orders::table
+                .order(plain_orders::id)
+                .select(PlainOrder::as_select())
+                .load(self)?;
+            Ok((created, plain))
         }
 
-        fn plain_update(&mut self, change: &Change) -> Result<usize> {
-            Ok(diesel::update(plain_orders::table.find(change.id))
-                .set((plain_orders::status.eq(change.status), plain_orders::total.eq(change.total)))
-                .execute(self)?)
+        fn history_save(&mut self, order: &Order, ctx: &HistoryContext<i64>) -> Result<()> {
+            Ok(order.save_with_history(self, ctx)?)
+        }
+
+        fn plain_save(&mut self, order: &PlainOrder) -> Result<usize> {
+            Ok(diesel::update(order).set(order).execute(self)?)
         }
 
         fn both_tables(&mut self) -> Result<(Vec<Order>, Vec<PlainOrder>)> {
@@ -54,42 +65,51 @@ for_connections! {{
     }
 }}
 
-pub fn run<C: BenchConn + Ops + super::bulk::Ops>(run: &mut Run<'_, C>) -> Result<()> {
+/// One update: which row (an index into the rows created) and its new values.
+struct Change {
+    row: usize,
+    status: &'static str,
+    total: f64,
+}
+
+pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>) -> Result<()> {
     schema::reset(run.conn)?;
     let n = run.config.ops;
-    // The rows to update: as many as updates, created in both tables first
-    // (with their creation records on the history side).
+    // As many rows as updates, created in both tables first.
     let texts = Texts::default();
     let mut rng = Rng::new(run.config.seed ^ 2);
-    let rows = new_orders(&texts, &mut rng, n);
-    let plain_rows: Vec<NewPlainOrder<'_>> = rows.iter().map(|&new| new.into()).collect();
     let ctx = context();
-    let batch = run.config.batch;
-    run.conn.history_bulk_create(&rows, &ctx, batch)?;
-    run.conn.plain_bulk_create(&plain_rows, batch)?;
+    let (mut rows, mut plain_rows) = run.conn.setup(&new_orders(&texts, &mut rng, n), &ctx)?;
+    check::same(
+        "W2 rows created",
+        check::rows(&rows),
+        check::rows(&plain_rows),
+    )?;
 
     let changes: Vec<Change> = (0..WARMUP + n)
         .map(|_| Change {
-            id: 1 + rng.index(n) as i32,
+            row: rng.index(n),
             status: STATUSES[rng.index(STATUSES.len())],
             total: total(&mut rng),
         })
         .collect();
-    let one = |what: &str, updated: usize| check::equals(what, updated, 1);
     run.per_op(
         Workload::W2,
         n,
         |conn, i| {
-            one(
-                "W2 rows updated by history-diesel",
-                conn.history_update(&changes[i], &ctx)?,
-            )
+            let change = &changes[i];
+            let order = &mut rows[change.row];
+            order.status = change.status.to_owned();
+            order.total = change.total;
+            conn.history_save(order, &ctx)
         },
         |conn, i| {
-            one(
-                "W2 rows updated by diesel-plain",
-                conn.plain_update(&changes[i])?,
-            )
+            let change = &changes[i];
+            let order = &mut plain_rows[change.row];
+            order.status = change.status.to_owned();
+            order.total = change.total;
+            let updated = conn.plain_save(order)?;
+            check::equals("W2 rows updated by diesel-plain", updated, 1)
         },
     )?;
 
