@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::model::{Order, PlainOrder, PlainRecord};
+use crate::model::{HistoricalOrder, Order, PlainOrder, PlainRecord};
 
 /// An order-independent checksum: the wrapping sum of per-item hashes, so
 /// rows may come back in any order.
@@ -114,6 +114,39 @@ impl<'a> From<&'a PlainRecord> for OrderValues<'a> {
         }
     }
 }
+
+impl<'a> From<&'a HistoricalOrder> for OrderValues<'a> {
+    fn from(r: &'a HistoricalOrder) -> Self {
+        OrderValues {
+            id: r.id,
+            status: &r.status,
+            total: r.total,
+            customer_notes: &r.customer_notes,
+            internal_notes: &r.internal_notes,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A history record as both systems see it: its values and its own
+/// columns.
+pub fn record_hash(
+    values: OrderValues<'_>,
+    history_id: i64,
+    history_date: NaiveDateTime,
+    history_type: &str,
+) -> u64 {
+    let state = fnv(values.hash(), &history_id.to_le_bytes());
+    let state = fnv(
+        state,
+        &history_date.and_utc().timestamp_micros().to_le_bytes(),
+    );
+    fnv(state, history_type.as_bytes())
+}
+
+/// Hash of "no answer" (object missing or deleted at that time), distinct
+/// from any row's hash in practice.
+pub const NONE_HASH: u64 = 0x6E6F_6E65_6E6F_6E65;
 
 /// Fails unless the two values agree.
 pub fn same<T: PartialEq + std::fmt::Debug>(what: &str, history: T, plain: T) -> crate::Result<()> {

@@ -8,6 +8,8 @@ mod conn;
 mod database;
 mod inputs;
 mod model;
+#[cfg(feature = "postgres")]
+mod pg_size;
 mod report;
 mod rng;
 mod schema;
@@ -46,6 +48,12 @@ fn main() -> ExitCode {
 }
 
 fn run(config: &Config) -> Result<()> {
+    if config.pg_size {
+        #[cfg(feature = "postgres")]
+        return pg_size::run(config);
+        #[cfg(not(feature = "postgres"))]
+        return Err("--pg-size needs the `postgres` feature".into());
+    }
     if let Some(missing) = config.backends.iter().find(|b| !b.compiled()) {
         return Err(format!(
             "built without the `{missing}` feature: cargo run --release -p history-bench --features {missing} -- ..."

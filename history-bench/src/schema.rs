@@ -69,6 +69,18 @@ pub fn reset<C: BenchConn>(conn: &mut C) -> Result<()> {
     Ok(())
 }
 
+/// Refreshes the planner's statistics after a bulk fill, as autovacuum (or
+/// an operator) would before the tables are read in production.
+pub fn analyze<C: BenchConn>(conn: &mut C) -> Result<()> {
+    let sql = match C::BACKEND {
+        Backend::Sqlite => "ANALYZE",
+        Backend::Postgres => "ANALYZE orders, historical_orders",
+        Backend::Mysql => "ANALYZE TABLE orders, historical_orders",
+    };
+    conn.batch_execute(sql)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
