@@ -164,3 +164,36 @@ pub fn fill<C: BenchConn + Ops>(conn: &mut C, config: &Config) -> Result<DataSet
     data.history_ids = conn.history_id_range()?;
     Ok(data)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> DataSet {
+        DataSet {
+            objects: 20,
+            versions: 10,
+            history_ids: (1, 200),
+        }
+    }
+
+    #[test]
+    fn middle_falls_between_the_deletion_and_the_recreation() {
+        let data = data();
+        let middle = data.middle();
+        for o in 0..data.objects {
+            assert!(data.date(o, 4) < middle && middle < data.date(o, 5));
+        }
+        assert_eq!(data.alive_at_middle(), 18);
+    }
+
+    #[test]
+    fn record_kinds() {
+        let data = data();
+        let kinds = |o| (0..10).map(|v| data.kind(o, v)).collect::<String>();
+        assert_eq!(kinds(0), "+~~~~~~~~~");
+        assert_eq!(kinds(9), "+~~~-+~~~~");
+        // Dates rise with the write order, step by step.
+        assert!(data.date(19, 0) < data.date(0, 1));
+    }
+}
