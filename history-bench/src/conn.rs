@@ -1,6 +1,6 @@
-//! Connections: which Diesel connection type serves each backend, how the
-//! benchmark database is found or created, and the macro that implements an
-//! operations trait once for every connection type built in.
+//! Connections: what the workloads need of every Diesel connection type,
+//! and the macro that implements an operations trait once for each
+//! connection type built in (finding the database is in `database.rs`).
 
 use diesel::connection::LoadConnection;
 use diesel::prelude::*;
