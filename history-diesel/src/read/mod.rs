@@ -135,22 +135,49 @@ where
     where
         C: LoadConnection<Backend = Self>,
     {
-        let query = OneRecord::<'_, M, _, HistoryKeySqlType<M>, _> {
-            id,
-            at_most: at_most.map(UtcTimestamp::new),
-            neighbour: neighbour.map(|(date, history_id)| Neighbour {
-                date: UtcTimestamp::new(date),
-                history_id,
-            }),
-            direction: if newest_first {
-                Direction::NewestFirst
-            } else {
-                Direction::OldestFirst
-            },
-            selection: <M::Record as SelectableHelper<DB>>::as_select(),
-            history_id_type: PhantomData,
+        let at_most = at_most.map(UtcTimestamp::new);
+        let neighbour = neighbour.map(|(date, history_id)| Neighbour {
+            date: UtcTimestamp::new(date),
+            history_id,
+        });
+        let direction = if newest_first {
+            Direction::NewestFirst
+        } else {
+            Direction::OldestFirst
         };
-        let mut records = Rows::<_, SelectBy<M::Record, DB>>::of(query).load::<M::Record>(conn)?;
+        macro_rules! load_shape {
+            ($shape:literal) => {
+                Rows::<_, SelectBy<M::Record, DB>>::of(OneRecord::<
+                    '_,
+                    M,
+                    _,
+                    HistoryKeySqlType<M>,
+                    _,
+                    $shape,
+                > {
+                    id,
+                    at_most,
+                    neighbour,
+                    direction,
+                    selection: <M::Record as SelectableHelper<DB>>::as_select(),
+                    history_id_type: PhantomData,
+                })
+                .load::<M::Record>(conn)?
+            };
+        }
+        let shape = u8::from(at_most.is_some())
+            | u8::from(neighbour.is_some()) << 1
+            | u8::from(newest_first) << 2;
+        let mut records = match shape {
+            0 => load_shape!(0),
+            1 => load_shape!(1),
+            2 => load_shape!(2),
+            3 => load_shape!(3),
+            4 => load_shape!(4),
+            5 => load_shape!(5),
+            6 => load_shape!(6),
+            _ => load_shape!(7),
+        };
         Ok(records.pop())
     }
 

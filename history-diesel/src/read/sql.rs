@@ -42,14 +42,18 @@ macro_rules! history_expression {
         impl<M: HistoricalRecords> ValidGrouping<()> for $node<M> {
             type IsAggregate = is_aggregate::Never;
         }
-        // Not cached by type: `StateAt`'s text depends on a flag. Diesel
-        // still caches the prepared statement by its SQL text.
-        impl<M: HistoricalRecords> QueryId for $node<M> {
-            type QueryId = ();
-            const HAS_STATIC_QUERY_ID: bool = false;
-        }
     )*};
 }
+
+/// The type-level identity of a node whose SQL depends only on the model
+/// (`Node` is a marker): Diesel then caches its prepared statement by type,
+/// without rendering the SQL again to look it up.
+pub struct ModelQueryId<M, Node>(PhantomData<(M, Node)>);
+
+/// Markers of [`ModelQueryId`].
+pub struct ObjectIsId;
+/// Markers of [`ModelQueryId`].
+pub struct NewestFirstId;
 
 /// `historical_x.key = ?`: the records of one object.
 pub struct ObjectIs<M: HistoricalRecords> {
@@ -156,6 +160,22 @@ where
 }
 
 history_expression!(ObjectIs, StateAt, NewestFirst);
+impl<M: HistoricalRecords + 'static> QueryId for ObjectIs<M> {
+    type QueryId = ModelQueryId<M, ObjectIsId>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<M: HistoricalRecords + 'static> QueryId for NewestFirst<M> {
+    type QueryId = ModelQueryId<M, NewestFirstId>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+// Not cached by type: the text depends on `alive_only`. Diesel still caches
+// the prepared statement by its SQL text.
+impl<M> QueryId for StateAt<M> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
 
 /// The alias of the history table inside `NOT EXISTS`.
 const LATER: &str = "history_later";
@@ -222,7 +242,11 @@ pub(crate) struct Neighbour<'q, HId> {
 /// `SELECT selection FROM history WHERE key = ? [AND history_date <= ?]
 /// [AND neighbour] ORDER BY history_date, history_id LIMIT 1`: one record
 /// of one object, newest or oldest first.
-pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S> {
+///
+/// `SHAPE` names which clauses are present (bit 0: `at_most`, bit 1:
+/// `neighbour`, bit 2: newest first), so each shape is its own type and
+/// Diesel caches its statement by type.
+pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: u8> {
     pub(crate) id: &'q M::Id,
     pub(crate) at_most: Option<UtcTimestamp>,
     pub(crate) neighbour: Option<Neighbour<'q, HId>>,
@@ -231,7 +255,7 @@ pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S> {
     pub(crate) history_id_type: PhantomData<HST>,
 }
 
-impl<M, HId, HST, S, DB> QueryFragment<DB> for OneRecord<'_, M, HId, HST, S>
+impl<M, HId, HST, S, DB, const SHAPE: u8> QueryFragment<DB> for OneRecord<'_, M, HId, HST, S, SHAPE>
 where
     M: HistoricalRecords,
     DB: Backend + HasSqlType<KeySqlType<M>> + HasSqlType<Timestamp> + HasSqlType<HST>,
@@ -284,12 +308,23 @@ where
     }
 }
 
-impl<M: HistoricalRecords, HId, HST, S> QueryId for OneRecord<'_, M, HId, HST, S> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// The shape marker of [`OneRecord`]'s query id.
+pub struct Shape<const SHAPE: u8>;
+
+// The selection is always the model's record (`S` only keeps the backend
+// out of the type), so model and shape identify the statement.
+impl<M, HId, HST, S, const SHAPE: u8> QueryId for OneRecord<'_, M, HId, HST, S, SHAPE>
+where
+    M: HistoricalRecords + 'static,
+{
+    type QueryId = ModelQueryId<M, Shape<SHAPE>>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<M: HistoricalRecords, HId, HST, S, Conn> RunQueryDsl<Conn> for OneRecord<'_, M, HId, HST, S> {}
+impl<M: HistoricalRecords, HId, HST, S, Conn, const SHAPE: u8> RunQueryDsl<Conn>
+    for OneRecord<'_, M, HId, HST, S, SHAPE>
+{
+}
 
 /// `UPDATE history SET history_change_reason = ? WHERE history_id = ?`.
 pub(crate) struct SetReason<'q, HId, HST> {

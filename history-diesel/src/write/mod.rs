@@ -63,14 +63,14 @@ impl Default for BulkOptions {
 /// each write, so the user-facing methods of [`WriteWithHistory`] need one
 /// bound.
 pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
-    /// Runs the insert statements (each with its row count) and records a
-    /// `+` for every row, in one history statement per key chunk.
+    /// Runs batches of insert statements (each with its row count) in one
+    /// transaction and records a `+` for every row, with one history
+    /// statement per batch (and distinct context).
     #[doc(hidden)]
     fn create<C, V, R>(
         conn: &mut C,
-        statements: Vec<(V, usize)>,
+        batches: Vec<Vec<(V, usize)>>,
         contexts: &R,
-        offset: usize,
         now: chrono::DateTime<Utc>,
     ) -> Result<Vec<M>, HistoryError>
     where
@@ -189,9 +189,8 @@ where
 {
     fn create<C, V, R>(
         conn: &mut C,
-        statements: Vec<(V, usize)>,
+        batches: Vec<Vec<(V, usize)>>,
         contexts: &R,
-        offset: usize,
         now: chrono::DateTime<Utc>,
     ) -> Result<Vec<M>, HistoryError>
     where
@@ -200,11 +199,13 @@ where
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
         let spec = &M::HISTORY_TABLE;
-        let total = statements.iter().map(|(_, count)| count).sum();
-        let metas = HistoryContext::metas_for(contexts, spec, offset, total, now)?;
+        let total = batches.iter().flatten().map(|(_, count)| count).sum();
+        let metas = HistoryContext::metas_for(contexts, spec, 0, total, now)?;
         if let (Dialect::Postgres, [Some(meta)]) = (DB::DIALECT, metas.as_slice()) {
-            // Each statement inserts its rows and their records at once.
+            // Each statement inserts its rows and their records at once; the
+            // batches share one transaction, without savepoints.
             let meta = hooked_meta::<M>(HistoryType::Created, meta)?;
+            let statements: Vec<(V, usize)> = batches.into_iter().flatten().collect();
             let alone = statements.len() == 1 && !<M::Hooks as RecordHooks<M>>::AFTER_RECORD;
             let run = |conn: &mut C| {
                 let mut models: Vec<M> = Vec::with_capacity(total);
@@ -239,22 +240,30 @@ where
             return single_statement(conn, alone, run);
         }
         conn.transaction(|conn| {
-            let mut models: Vec<M> = Vec::new();
-            for (values, count) in statements {
-                let inserted = insert_returning::<M, C, V>(conn, values, count)?;
-                if inserted.len() != count {
-                    return Err(HistoryError::Conflict {
-                        model: spec.model,
-                        detail: format!(
-                            "inserted {count} rows but found {} by their keys; on MySQL the key must be AUTO_INCREMENT",
-                            inserted.len()
-                        ),
-                    });
+            let mut models: Vec<M> = Vec::with_capacity(total);
+            for batch in batches {
+                let first = models.len();
+                for (values, count) in batch {
+                    let inserted = insert_returning::<M, C, V>(conn, values, count)?;
+                    if inserted.len() != count {
+                        return Err(HistoryError::Conflict {
+                            model: spec.model,
+                            detail: format!(
+                                "inserted {count} rows but found {} by their keys; on MySQL the key must be AUTO_INCREMENT",
+                                inserted.len()
+                            ),
+                        });
+                    }
+                    models.extend(inserted);
                 }
-                models.extend(inserted);
+                let ids: Vec<M::Id> = models[first..].iter().map(M::history_key).collect();
+                // One metadata for all rows, or the batch's own rows'.
+                let batch_metas = match metas.as_slice() {
+                    [_] => &metas[..],
+                    per_row => &per_row[first..models.len()],
+                };
+                record_grouped::<M, C>(conn, &ids, batch_metas, HistoryType::Created)?;
             }
-            let ids: Vec<M::Id> = models.iter().map(M::history_key).collect();
-            record_grouped::<M, C>(conn, &ids, &metas, HistoryType::Created)?;
             Ok(models)
         })
     }
@@ -970,9 +979,8 @@ pub trait WriteWithHistory: HistoricalRecords {
     {
         let mut rows = <C::Backend as WriteBackend<Self>>::create(
             conn,
-            vec![(new.values(), 1)],
+            vec![vec![(new.values(), 1)]],
             ctx,
-            0,
             Utc::now(),
         )?;
         Ok(rows.remove(0))
@@ -996,19 +1004,9 @@ pub trait WriteWithHistory: HistoricalRecords {
         check_context_count(Self::HISTORY_TABLE.model, contexts.rows(), rows.len())?;
         let now = Utc::now();
         let batch = options.batch_size.max(1);
-        conn.transaction(|conn| {
-            let mut created = Vec::with_capacity(rows.len());
-            for (i, chunk) in rows.chunks(batch).enumerate() {
-                created.extend(<C::Backend as WriteBackend<Self>>::create(
-                    conn,
-                    N::statements(chunk),
-                    contexts,
-                    i * batch,
-                    now,
-                )?);
-            }
-            Ok(created)
-        })
+        // One transaction for every batch, without a savepoint per batch.
+        let batches = rows.chunks(batch).map(N::statements).collect();
+        <C::Backend as WriteBackend<Self>>::create(conn, batches, contexts, now)
     }
 
     /// Writes many existing rows whole, `batch_size` per statement, and

@@ -548,9 +548,11 @@ impl<DB: Backend, N: QueryFragment<DB>, ST> QueryFragment<DB> for Rows<N, ST> {
     }
 }
 
-impl<N, ST> QueryId for Rows<N, ST> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+// The node's own identity: rows of a statically known statement are cached
+// by type, the others by their SQL text.
+impl<N: QueryId, ST> QueryId for Rows<N, ST> {
+    type QueryId = N::QueryId;
+    const HAS_STATIC_QUERY_ID: bool = N::HAS_STATIC_QUERY_ID;
 }
 
 impl<N, ST, Conn> RunQueryDsl<Conn> for Rows<N, ST> {}
