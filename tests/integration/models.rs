@@ -123,6 +123,17 @@ impl<'a> NewOrder<'a> {
     }
 }
 
+/// A new order whose every field is bound, none left to a column default:
+/// Diesel inserts many of them in one statement on SQLite too.
+#[derive(Insertable)]
+#[diesel(table_name = orders, treat_none_as_default_value = false)]
+pub struct NewOrderRow<'a> {
+    pub status: &'a str,
+    pub total: f64,
+    pub customer_notes: &'a str,
+    pub internal_notes: &'a str,
+}
+
 diesel::table! {
     notes (id) {
         id -> Integer,

@@ -268,6 +268,8 @@ fn mysql_types_round_trip_and_keep_their_column_types() {
 fn bulk_create_statements(_rows: usize, batches: usize) -> usize {
     4 * batches
 }
+/// Bulk create of rows without defaultable fields, per batch: `DO LAST_INSERT_ID(0)`, INSERT, SELECT back, history.
+const BATCH_STATEMENTS: usize = 4;
 const UPDATE_STATEMENTS: usize = 3;
 /// `save_with_history`: UPDATE by key (it locks the row), history.
 const SAVE_STATEMENTS: usize = 2;

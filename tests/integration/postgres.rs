@@ -244,6 +244,8 @@ fn postgres_types_round_trip_and_keep_their_column_types() {
 fn bulk_create_statements(_rows: usize, batches: usize) -> usize {
     batches
 }
+/// Bulk create of rows without defaultable fields, per batch: One CTE.
+const BATCH_STATEMENTS: usize = 1;
 const UPDATE_STATEMENTS: usize = 1;
 const SAVE_STATEMENTS: usize = 1;
 const DELETE_STATEMENTS: usize = 1;

@@ -183,6 +183,8 @@ fn history_dates_are_stored_as_sortable_utc_text() {
 fn bulk_create_statements(rows: usize, batches: usize) -> usize {
     rows + batches
 }
+/// Bulk create of rows without defaultable fields, per batch: `INSERT .. RETURNING` of the batch (Diesel's), history.
+const BATCH_STATEMENTS: usize = 2;
 const UPDATE_STATEMENTS: usize = 2;
 const SAVE_STATEMENTS: usize = 2;
 const DELETE_STATEMENTS: usize = 2;

@@ -259,6 +259,25 @@ macro_rules! write_suite {
             let delete = std::mem::take(&mut *seen.lock().unwrap());
             assert_eq!(delete.len(), DELETE_STATEMENTS, "{delete:#?}");
             assert_eq!(row_count(&mut conn), (6, 25));
+
+            // Rows without defaultable fields: one INSERT per batch on every backend.
+            let rows: Vec<NewOrderRow<'_>> = (0..12)
+                .map(|i| NewOrderRow {
+                    status: "row",
+                    total: f64::from(i),
+                    customer_notes: "",
+                    internal_notes: "",
+                })
+                .collect();
+            seen.lock().unwrap().clear();
+            let created =
+                Order::bulk_create_with_history(&mut *conn, &rows, &ctx, BulkOptions { batch_size: 4 })
+                    .unwrap();
+            let bulk = std::mem::take(&mut *seen.lock().unwrap());
+            assert_eq!(bulk.len(), 3 * BATCH_STATEMENTS, "{bulk:#?}");
+            let totals: Vec<f64> = created.iter().map(|order| order.total).collect();
+            assert_eq!(totals, (0..12).map(f64::from).collect::<Vec<_>>());
+            assert_eq!(row_count(&mut conn), (18, 37));
         }
 
         #[test]

@@ -78,6 +78,20 @@ pub trait WriteBackend<M: HistoricalRecords>: HistoryBackend {
         V: QueryFragment<Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized;
 
+    /// Records a `+` for rows already inserted (rows `offset..` of a bulk
+    /// input), one history statement per distinct context.
+    #[doc(hidden)]
+    fn record_created<C, R>(
+        conn: &mut C,
+        models: &[M],
+        contexts: &R,
+        offset: usize,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized;
+
     /// Updates the rows `filter` selects and records a `~` for each.
     #[doc(hidden)]
     fn update<C, W, Ch>(
@@ -266,6 +280,22 @@ where
             }
             Ok(models)
         })
+    }
+
+    fn record_created<C, R>(
+        conn: &mut C,
+        models: &[M],
+        contexts: &R,
+        offset: usize,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), HistoryError>
+    where
+        C: LoadConnection<Backend = Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized,
+    {
+        let ids: Vec<M::Id> = models.iter().map(M::history_key).collect();
+        let metas = HistoryContext::metas_for(contexts, &M::HISTORY_TABLE, offset, ids.len(), now)?;
+        record_grouped::<M, C>(conn, &ids, &metas, HistoryType::Created)
     }
 
     fn update<C, W, Ch>(
@@ -895,28 +925,53 @@ fn conflict(spec: &HistoryTableSpec, err: diesel::result::Error) -> HistoryError
     }
 }
 
-/// Rows of a bulk insert, and how a backend takes them: one multi-row
-/// `VALUES` per batch on PostgreSQL and MySQL; on SQLite, whose multi-row
-/// insert Diesel only builds inside its own statement types, one statement
-/// per row (in-process calls, not round trips). Implemented for every
-/// `Insertable` struct; a bound on the row type rather than on a slice keeps
-/// type inference at call sites simple.
-pub trait InsertRows<'r, Tab, DB: diesel::backend::Backend>: Sized {
+/// Rows of a bulk insert of model `M`, and how a backend takes them: one
+/// multi-row `VALUES` statement per batch on PostgreSQL and MySQL.
+///
+/// SQLite's multi-row insert is built by Diesel only inside its own insert
+/// statement, and run by it only on a `SqliteConnection`: there each batch
+/// is Diesel's `insert_into(..).values(batch).returning(..)`, which is one
+/// statement when the `Insertable` has no defaultable fields
+/// (`#[diesel(treat_none_as_default_value = false)]`) and one per row
+/// otherwise, as in Diesel itself. Through another connection type (a pool's
+/// wrapper: pass `&mut *pooled`) SQLite inserts row by row.
+///
+/// Implemented for every `Insertable` struct; a bound on the row type rather
+/// than on a slice keeps type inference at call sites simple.
+pub trait InsertRows<'r, M: HistoricalRecords, DB: diesel::backend::Backend>: Sized {
     /// The `VALUES` clause of one statement.
     type Values: QueryFragment<DB>;
     /// The statements inserting `rows`, each with its number of rows.
     fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)>;
+
+    /// Whether [`insert_batch`](Self::insert_batch) runs on this connection.
+    #[doc(hidden)]
+    fn inserts_batches(conn: &dyn std::any::Any) -> bool {
+        let _ = conn;
+        false
+    }
+
+    /// Inserts one batch through Diesel's own statement, returning the rows
+    /// as stored; `None` where [`inserts_batches`](Self::inserts_batches) is false.
+    #[doc(hidden)]
+    fn insert_batch(
+        conn: &mut dyn std::any::Any,
+        rows: &'r [Self],
+    ) -> Option<diesel::QueryResult<Vec<M>>> {
+        let _ = (conn, rows);
+        None
+    }
 }
 
 #[allow(unused_macros)] // unused when only the sqlite feature is on
 macro_rules! multi_row_insert {
     ($backend:ty) => {
-        impl<'r, N: 'r, Tab> InsertRows<'r, Tab, $backend> for N
+        impl<'r, N: 'r, M: HistoricalRecords> InsertRows<'r, M, $backend> for N
         where
-            &'r [N]: Insertable<Tab>,
-            <&'r [N] as Insertable<Tab>>::Values: QueryFragment<$backend>,
+            &'r [N]: Insertable<M::Table>,
+            <&'r [N] as Insertable<M::Table>>::Values: QueryFragment<$backend>,
         {
-            type Values = <&'r [N] as Insertable<Tab>>::Values;
+            type Values = <&'r [N] as Insertable<M::Table>>::Values;
 
             fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)> {
                 vec![(rows.values(), rows.len())]
@@ -931,15 +986,41 @@ multi_row_insert!(diesel::pg::Pg);
 multi_row_insert!(diesel::mysql::Mysql);
 
 #[cfg(feature = "sqlite")]
-impl<'r, N: 'r, Tab> InsertRows<'r, Tab, diesel::sqlite::Sqlite> for N
+impl<'r, N: 'r, M> InsertRows<'r, M, diesel::sqlite::Sqlite> for N
 where
-    &'r N: Insertable<Tab>,
-    <&'r N as Insertable<Tab>>::Values: QueryFragment<diesel::sqlite::Sqlite>,
+    M: HistoricalRecords + Selectable<diesel::sqlite::Sqlite>,
+    &'r N: Insertable<M::Table>,
+    <&'r N as Insertable<M::Table>>::Values: QueryFragment<diesel::sqlite::Sqlite>,
+    &'r [N]: Insertable<M::Table>,
+    SelectBy<M, diesel::sqlite::Sqlite>: diesel::expression::SelectableExpression<M::Table>
+        + diesel::expression::NonAggregate
+        + diesel::query_builder::QueryId,
+    diesel::dsl::Returning<
+        diesel::dsl::Values<diesel::dsl::insert_into<M::Table>, &'r [N]>,
+        SelectBy<M, diesel::sqlite::Sqlite>,
+    >: diesel::query_dsl::LoadQuery<'r, diesel::SqliteConnection, M>,
 {
-    type Values = <&'r N as Insertable<Tab>>::Values;
+    type Values = <&'r N as Insertable<M::Table>>::Values;
 
     fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)> {
         rows.iter().map(|row| (row.values(), 1)).collect()
+    }
+
+    fn inserts_batches(conn: &dyn std::any::Any) -> bool {
+        conn.is::<diesel::SqliteConnection>()
+    }
+
+    fn insert_batch(
+        conn: &mut dyn std::any::Any,
+        rows: &'r [Self],
+    ) -> Option<diesel::QueryResult<Vec<M>>> {
+        let conn = conn.downcast_mut::<diesel::SqliteConnection>()?;
+        Some(
+            diesel::insert_into(M::Table::default())
+                .values(rows)
+                .returning(M::as_select())
+                .load(conn),
+        )
     }
 }
 
@@ -955,7 +1036,7 @@ where
 /// |---|---|---|---|
 /// | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | `DO LAST_INSERT_ID(0)`, `INSERT`, `SELECT`, history, in a transaction |
 /// | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history; `save_with_history`: `UPDATE`, history |
-/// | bulk create | 1 CTE per batch | 1 `INSERT` per row + 1 history per batch | 4 per batch |
+/// | bulk create | 1 CTE per batch | Diesel's `INSERT .. RETURNING` of the batch + 1 history per batch: 2 per batch when the `Insertable` has no defaultable fields, else one `INSERT` per row (see [`InsertRows`]) | 4 per batch |
 /// | bulk update | key check `FOR UPDATE`, multi-row upsert, history per batch | the same (no `FOR UPDATE`) | the same |
 ///
 /// A statement-per-write call runs without a transaction of its own when it
@@ -996,14 +1077,46 @@ pub trait WriteWithHistory: HistoricalRecords {
         options: BulkOptions,
     ) -> Result<Vec<Self>, HistoryError>
     where
-        C: LoadConnection,
+        C: LoadConnection + 'static,
         C::Backend: WriteBackend<Self>,
-        N: InsertRows<'r, Self::Table, C::Backend>,
+        N: InsertRows<'r, Self, C::Backend>,
         R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
-        check_context_count(Self::HISTORY_TABLE.model, contexts.rows(), rows.len())?;
+        let spec = &Self::HISTORY_TABLE;
+        check_context_count(spec.model, contexts.rows(), rows.len())?;
         let now = Utc::now();
         let batch = options.batch_size.max(1);
+        if N::inserts_batches(conn) {
+            // Diesel's own multi-row `INSERT .. RETURNING`, then the history
+            // of the batch.
+            return conn.transaction(|conn| {
+                let mut created = Vec::with_capacity(rows.len());
+                for (i, chunk) in rows.chunks(batch).enumerate() {
+                    let inserted = N::insert_batch(conn, chunk)
+                        .expect("checked by inserts_batches")
+                        .map_err(|err| conflict(spec, err))?;
+                    if inserted.len() != chunk.len() {
+                        return Err(HistoryError::Conflict {
+                            model: spec.model,
+                            detail: format!(
+                                "inserted {} rows, read back {}",
+                                chunk.len(),
+                                inserted.len()
+                            ),
+                        });
+                    }
+                    <C::Backend as WriteBackend<Self>>::record_created(
+                        conn,
+                        &inserted,
+                        contexts,
+                        i * batch,
+                        now,
+                    )?;
+                    created.extend(inserted);
+                }
+                Ok(created)
+            });
+        }
         // One transaction for every batch, without a savepoint per batch.
         let batches = rows.chunks(batch).map(N::statements).collect();
         <C::Backend as WriteBackend<Self>>::create(conn, batches, contexts, now)
