@@ -1,12 +1,16 @@
-//! Quickstart: a Diesel model gets a history table, and every write keeps
-//! its history.
+//! Quickstart: a Diesel model gets a history table, every write keeps its
+//! history, and the history answers "what was it then, and can we put it
+//! back?".
 //!
 //! Runs on bundled SQLite with nothing installed:
 //! `cargo run -p history-examples --example quickstart`
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use history_diesel::{BulkOptions, Dialect, HistoricalRecords, HistoryContext, WriteWithHistory};
+use history_diesel::{
+    BulkOptions, Dialect, HistoricalRecords, HistoryContext, ReadHistory, RecordNavigation,
+    WriteWithHistory,
+};
 
 diesel::table! {
     orders (id) {
@@ -60,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         internal_notes: "vip",
     };
     let mut order = Order::create_with_history(&mut conn, &new, &ctx)?;
+    let after_checkout = history_diesel::chrono::Utc::now();
 
     order.status = "paid".into();
     order.save_with_history(
@@ -94,15 +99,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &HistoryContext::new().user(7).reason("customer asked"),
     )?;
 
-    // The history of the first order, newest first.
-    let history: Vec<HistoricalOrder> = historical_orders::table
-        .filter(historical_orders::id.eq(order.id))
-        .order((
-            historical_orders::history_date.desc(),
-            historical_orders::history_id.desc(),
-        ))
-        .select(HistoricalOrder::as_select())
-        .load(&mut conn)?;
+    // The history of the first order, newest first: a Diesel query.
+    let history: Vec<HistoricalOrder> = order.history().load(&mut conn)?;
     for record in &history {
         println!(
             "{} {} {:<8} by user {:?}: {}",
@@ -114,5 +112,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     assert_eq!(history.len(), 3);
+
+    // What it was right after checkout, and what the payment changed.
+    let then = Order::as_of(&mut conn, &order.id, after_checkout)?;
+    println!("as of checkout: {} {}", then.status, then.total);
+    let paid = &history[1];
+    let created = paid.prev_record(&mut conn)?.expect("the creation");
+    println!(
+        "payment changed {:?}",
+        paid.diff_against(&created)?.changed_fields()
+    );
+
+    // Every order as it was at checkout, then the deleted order brought back.
+    println!(
+        "orders at checkout: {}",
+        Order::all_as_of(&mut conn, after_checkout)?.len()
+    );
+    let restored = Order::restore_with_history(
+        &mut conn,
+        paid,
+        &HistoryContext::new().user(7).reason("deleted by mistake"),
+    )?;
+    println!("restored order {} as {}", restored.id, restored.status);
     Ok(())
 }
