@@ -29,7 +29,8 @@ pub enum HistoryError {
         /// The reason's length, in characters.
         len: usize,
     },
-    /// The row to update or delete does not exist.
+    /// The row to update or delete does not exist, or (reads) the object
+    /// has no history records.
     NotFound {
         /// The model written.
         model: &'static str,
