@@ -21,13 +21,17 @@ static SERVER: Mutex<()> = Mutex::new(());
 
 fn connect() -> Conn {
     TestConn::locked(&SERVER, || {
-        let url = std::env::var("MYSQL_DATABASE_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/history_test".to_owned());
+        let url = database_url();
         let mut conn = MysqlConnection::establish(&url)
             .unwrap_or_else(|err| panic!("MySQL at {url} is required for this suite: {err}"));
         drop_all_tables(&mut conn);
         conn
     })
+}
+
+fn database_url() -> String {
+    std::env::var("MYSQL_DATABASE_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/history_test".to_owned())
 }
 
 fn drop_all_tables(conn: &mut MysqlConnection) {
@@ -278,8 +282,7 @@ const DELETE_STATEMENTS: usize = 3;
 /// The tables the threads of the concurrency test share (the test holds the
 /// server lock; `connect()` emptied the database).
 fn concurrent_database() -> String {
-    let url = std::env::var("MYSQL_DATABASE_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/history_test".to_owned());
+    let url = database_url();
     let mut conn = MysqlConnection::establish(&url).unwrap();
     conn.batch_execute(SOURCE_DDL).unwrap();
     conn.batch_execute(&Order::HISTORY_TABLE.up_sql(DIALECT))
@@ -304,4 +307,83 @@ fn drop_concurrent_database(url: &str) {
 /// With per-row contexts: one history statement per distinct context.
 fn grouped_bulk_create_statements(_rows: usize, batches: usize, groups: usize) -> usize {
     3 * batches + groups
+}
+
+/// A deadlock victim retries on its own connection. MySQL reports a lock
+/// error inside the result of the locking read that starts an update by
+/// filter; a prepared statement cached in that half-read state made the retry
+/// wait forever for rows the server never sends.
+#[test]
+fn a_deadlock_victim_retries_its_update_by_filter_on_the_same_connection() {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let mut conn = connect();
+    create_tables(&mut conn);
+    let rows: Vec<NewOrder<'_>> = (0..20).map(|_| NewOrder::new("new", 0.0)).collect();
+    Order::bulk_create_with_history(
+        &mut *conn,
+        &rows,
+        &HistoryContext::new(),
+        BulkOptions::default(),
+    )
+    .unwrap();
+
+    let url = database_url();
+    // The blocker changes 17 rows, so InnoDB picks the lighter victim below.
+    let mut blocker = MysqlConnection::establish(&url).unwrap();
+    blocker
+        .batch_execute("BEGIN; UPDATE orders SET total = total + 100 WHERE id >= 4")
+        .unwrap();
+
+    let (sender, answers) = mpsc::channel();
+    let mut victim = MysqlConnection::establish(&url).unwrap();
+    std::thread::spawn(move || {
+        let ctx = HistoryContext::new().user(1);
+        for _ in 0..2 {
+            // Locks rows 1 to 3, then waits for row 4.
+            let answer = Order::update_with_history(
+                &mut victim,
+                orders::id.between(1, 6),
+                orders::total.eq(orders::total + 1.0),
+                &ctx,
+            );
+            let failed = answer.is_err();
+            sender.send(answer).unwrap();
+            if !failed {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // Row 1 is the victim's: the cycle is closed and the victim rolled back.
+    blocker
+        .batch_execute("SELECT id FROM orders WHERE id = 1 FOR UPDATE")
+        .unwrap();
+    let first = answers.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(
+        matches!(
+            first,
+            Err(HistoryError::Database(DieselError::DatabaseError(
+                DatabaseErrorKind::SerializationFailure,
+                _
+            )))
+        ),
+        "{first:?}"
+    );
+    blocker.batch_execute("ROLLBACK").unwrap();
+    let retried = answers
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the retry on the victim's connection returns");
+    assert_eq!(retried.unwrap(), 6);
+
+    let totals: Vec<f64> = historical_orders::table
+        .filter(historical_orders::history_type.eq(HistoryType::Changed))
+        .order(historical_orders::id)
+        .select(historical_orders::total)
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(totals, [1.0; 6], "one record per row, from the retry only");
 }

@@ -17,7 +17,7 @@ use diesel::{QueryResult, RunQueryDsl};
 use history_core::sql_types::UtcTimestamp;
 
 use crate::context::HistoryMeta;
-use crate::{columns, Dialect, HistoryTableSpec, HistoryType};
+use crate::{columns, Dialect, HistoryBackend, HistoryTableSpec, HistoryType};
 
 /// Nodes render fresh SQL each time; none is cached as a prepared statement
 /// by type (their text depends on the spec and the input's length).
@@ -39,6 +39,22 @@ fn push_names<DB: Backend>(out: &mut AstPass<'_, '_, DB>, names: &[&str]) -> Que
         out.push_identifier(name)?;
     }
     Ok(())
+}
+
+/// ` FOR UPDATE`, keeping the statement out of Diesel's prepared-statement
+/// cache on MySQL.
+///
+/// A lock error (deadlock, lock wait timeout) reaches a MySQL client after the
+/// result's column metadata, while Diesel stores the rows. libmariadb then
+/// leaves the prepared statement half-read, and the next execution of that
+/// same statement waits forever for rows the server never sends. Preparing
+/// locking reads afresh costs a round trip and lets a caller retry a deadlock
+/// victim, as MySQL asks.
+fn push_for_update<DB: HistoryBackend>(out: &mut AstPass<'_, '_, DB>) {
+    out.push_sql(" FOR UPDATE");
+    if DB::DIALECT == Dialect::Mysql {
+        out.unsafe_to_cache_prepared();
+    }
 }
 
 fn tracked_names(spec: &HistoryTableSpec) -> Vec<&'static str> {
@@ -260,7 +276,7 @@ pub(crate) struct SelectKeys<W> {
 
 impl<DB, W> QueryFragment<DB> for SelectKeys<W>
 where
-    DB: Backend,
+    DB: HistoryBackend,
     W: QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
@@ -271,7 +287,7 @@ where
         out.push_sql(" WHERE ");
         self.filter.walk_ast(out.reborrow())?;
         if self.for_update {
-            out.push_sql(" FOR UPDATE");
+            push_for_update(&mut out);
         }
         Ok(())
     }
@@ -391,10 +407,10 @@ where
 /// `<select> FOR UPDATE`: the rows read stay locked until the transaction ends.
 pub(crate) struct ForUpdate<N>(pub(crate) N);
 
-impl<DB: Backend, N: QueryFragment<DB>> QueryFragment<DB> for ForUpdate<N> {
+impl<DB: HistoryBackend, N: QueryFragment<DB>> QueryFragment<DB> for ForUpdate<N> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         self.0.walk_ast(out.reborrow())?;
-        out.push_sql(" FOR UPDATE");
+        push_for_update(&mut out);
         Ok(())
     }
 }
