@@ -357,7 +357,7 @@ fn a_deadlock_victim_retries_its_update_by_filter_on_the_same_connection() {
             }
         }
     });
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_a_lock_wait(&mut conn);
     // Row 1 is the victim's: the cycle is closed and the victim rolled back.
     blocker
         .batch_execute("SELECT id FROM orders WHERE id = 1 FOR UPDATE")
@@ -386,4 +386,25 @@ fn a_deadlock_victim_retries_its_update_by_filter_on_the_same_connection() {
         .load(&mut *conn)
         .unwrap();
     assert_eq!(totals, [1.0; 6], "one record per row, from the retry only");
+}
+
+/// Blocks until some transaction on the server waits for a row lock.
+fn wait_for_a_lock_wait(conn: &mut MysqlConnection) {
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    for _ in 0..300 {
+        let waiting: Waiting = diesel::sql_query(
+            "SELECT COUNT(*) AS count FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+        )
+        .get_result(conn)
+        .unwrap();
+        if waiting.count > 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no transaction came to wait for a lock within 30 s");
 }
