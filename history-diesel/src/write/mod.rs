@@ -312,25 +312,15 @@ where
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
         if let (Dialect::Postgres, Some(meta)) = (DB::DIALECT, &meta) {
-            // One statement, atomic by itself: no transaction round trips.
+            // The UPDATE's RETURNING rows are the values after the update.
             let meta = hooked_meta::<M>(HistoryType::Changed, meta)?;
-            return single_statement(conn, !<M::Hooks as RecordHooks<M>>::AFTER_RECORD, |conn| {
-                let ids: Vec<M::Id> = Rows::<_, KeySqlType<M>>::of(WithHistory {
-                    spec,
-                    write: UpdateWhere {
-                        spec,
-                        changes,
-                        filter,
-                        returning_key: false,
-                    },
-                    record: cte_record::<M>(HistoryType::Changed, &meta),
-                    selection: Names(spec.primary_key),
-                })
-                .load(conn)
-                .map_err(|err| missing_history_table(spec, err))?;
-                after_hook::<M, C>(conn, &ids, HistoryType::Changed, &meta)?;
-                Ok(ids.len())
-            });
+            let write = UpdateWhere {
+                spec,
+                changes,
+                filter,
+                returning_key: false,
+            };
+            return write_in_one_statement::<M, C, _>(conn, write, HistoryType::Changed, &meta);
         }
         conn.transaction(|conn| {
             let ids: Vec<M::Id> = if DB::DIALECT == Dialect::Mysql {
@@ -417,18 +407,8 @@ where
         if let (Dialect::Postgres, Some(meta)) = (DB::DIALECT, &meta) {
             // The DELETE's RETURNING rows are the values before the delete.
             let meta = hooked_meta::<M>(HistoryType::Deleted, meta)?;
-            return single_statement(conn, !<M::Hooks as RecordHooks<M>>::AFTER_RECORD, |conn| {
-                let ids: Vec<M::Id> = Rows::<_, KeySqlType<M>>::of(WithHistory {
-                    spec,
-                    write: DeleteWhere { spec, filter },
-                    record: cte_record::<M>(HistoryType::Deleted, &meta),
-                    selection: Names(spec.primary_key),
-                })
-                .load(conn)
-                .map_err(|err| missing_history_table(spec, err))?;
-                after_hook::<M, C>(conn, &ids, HistoryType::Deleted, &meta)?;
-                Ok(ids.len())
-            });
+            let write = DeleteWhere { spec, filter };
+            return write_in_one_statement::<M, C, _>(conn, write, HistoryType::Deleted, &meta);
         }
         conn.transaction(|conn| {
             if DB::DIALECT == Dialect::Sqlite && !<M::Hooks as RecordHooks<M>>::AFTER_RECORD {
@@ -723,11 +703,47 @@ where
     Ok(())
 }
 
+/// A PostgreSQL update or delete by filter and its history as one statement
+/// (atomic by itself, so no transaction round trips when it runs alone): the
+/// write's `RETURNING` rows feed the history INSERT of the same CTE. Returns
+/// how many rows the write touched.
+fn write_in_one_statement<'m, M, C, Wr>(
+    conn: &mut C,
+    write: Wr,
+    kind: HistoryType,
+    meta: &'m HistoryMeta<UserIdOf<M>>,
+) -> Result<usize, HistoryError>
+where
+    M: HistoricalRecords,
+    C: LoadConnection,
+    C::Backend: RecordBackend<M>,
+    Rows<WithHistory<Wr, CteRecord<'m, M>, Names>, KeySqlType<M>>:
+        diesel::query_dsl::LoadQuery<'m, C, M::Id>,
+{
+    let spec = &M::HISTORY_TABLE;
+    single_statement(conn, !<M::Hooks as RecordHooks<M>>::AFTER_RECORD, |conn| {
+        let ids: Vec<M::Id> = Rows::<_, KeySqlType<M>>::of(WithHistory {
+            spec,
+            write,
+            record: cte_record::<M>(kind, meta),
+            selection: Names(spec.primary_key),
+        })
+        .load(conn)
+        .map_err(|err| missing_history_table(spec, err))?;
+        after_hook::<M, C>(conn, &ids, kind, meta)?;
+        Ok(ids.len())
+    })
+}
+
+/// The history INSERT of a PostgreSQL write CTE.
+type CteRecord<'m, M> =
+    WithUserSqlType<RecordHistory<'m, Fixed, UserIdOf<M>>, <M as HistoricalRecords>::UserIdSqlType>;
+
 /// The history INSERT of a PostgreSQL write CTE: every row the write returned.
 fn cte_record<M: HistoricalRecords>(
     kind: HistoryType,
     meta: &HistoryMeta<UserIdOf<M>>,
-) -> WithUserSqlType<RecordHistory<'_, Fixed, UserIdOf<M>>, M::UserIdSqlType> {
+) -> CteRecord<'_, M> {
     WithUserSqlType(
         RecordHistory {
             spec: &M::HISTORY_TABLE,
