@@ -348,6 +348,40 @@ pub trait ReadHistory: HistoricalRecords {
     /// deletion. Fields left out of history come from the live row (their
     /// `Default` when it is gone). One statement, two when the model leaves
     /// fields out.
+    ///
+    /// ```
+    /// # use diesel::{connection::SimpleConnection, prelude::*};
+    /// # use history_diesel::{Dialect, HistoricalRecords};
+    /// # diesel::table! { orders (id) { id -> Integer, status -> Text } }
+    /// # #[derive(Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+    /// # #[diesel(table_name = orders)]
+    /// # pub struct Order { pub id: i32, pub status: String }
+    /// # #[derive(Insertable)]
+    /// # #[diesel(table_name = orders)]
+    /// # pub struct NewOrder<'a> { pub status: &'a str }
+    /// use history_diesel::chrono::{Duration, SubsecRound, Utc};
+    /// use history_diesel::{HistoryContext, HistoryError, ReadHistory, WriteWithHistory};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mut conn = SqliteConnection::establish(":memory:")?;
+    /// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL);")?;
+    /// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
+    /// // History dates keep microseconds.
+    /// let start = Utc::now().trunc_subsecs(6);
+    /// let ctx = |at| HistoryContext::new().at(at);
+    /// let order = Order::create_with_history(&mut conn, &NewOrder { status: "new" }, &ctx(start))?;
+    /// order.delete_with_history(&mut conn, &ctx(start + Duration::hours(2)))?;
+    ///
+    /// let an_hour_in = start + Duration::hours(1);
+    /// assert_eq!(Order::as_of(&mut conn, &order.id, an_hour_in)?.status, "new");
+    /// let before = Order::as_of(&mut conn, &order.id, start - Duration::seconds(1));
+    /// assert!(matches!(before, Err(HistoryError::NotCreatedYet { .. })));
+    /// let after = Order::as_of(&mut conn, &order.id, start + Duration::hours(3));
+    /// assert!(matches!(after, Err(HistoryError::Deleted { deleted_at, .. })
+    ///     if deleted_at == start + Duration::hours(2)));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn as_of<C>(conn: &mut C, id: &Self::Id, at: DateTime<Utc>) -> Result<Self, HistoryError>
     where
         C: LoadConnection,
@@ -577,6 +611,51 @@ where
 
 /// Walks from a record to its neighbours and compares records, for every
 /// generated `Historical<Model>` struct.
+///
+/// A diff's values are the generated `Historical<Model>Value` enum, one
+/// variant per tracked field, so a change can be matched on with its type.
+///
+/// ```
+/// # use diesel::{connection::SimpleConnection, prelude::*};
+/// # use history_diesel::{Dialect, HistoricalRecords};
+/// # diesel::table! { orders (id) { id -> Integer, status -> Text, total -> Double } }
+/// # #[derive(Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct Order { pub id: i32, pub status: String, pub total: f64 }
+/// # #[derive(Insertable)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
+/// use history_diesel::{
+///     DiffOptions, HistoryContext, HistoryError, ReadHistory, RecordNavigation, WriteWithHistory,
+/// };
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut conn = SqliteConnection::establish(":memory:")?;
+/// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL, total DOUBLE NOT NULL);")?;
+/// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
+/// let ctx = HistoryContext::new();
+/// let new = NewOrder { status: "new", total: 10.0 };
+/// let mut order = Order::create_with_history(&mut conn, &new, &ctx)?;
+/// order.status = "paid".into();
+/// order.total = 12.5;
+/// order.save_with_history(&mut conn, &ctx)?;
+///
+/// let latest = Order::latest(&mut conn, &order.id)?;
+/// let first = latest.prev_record(&mut conn)?.expect("the creation");
+/// assert!(first.prev_record(&mut conn)?.is_none());
+/// assert_eq!(first.next_record(&mut conn)?.map(|r| r.history_id), Some(latest.history_id));
+///
+/// let diff = latest.diff_against(&first)?;
+/// assert_eq!(diff.changed_fields(), ["status", "total"]);
+/// assert_eq!(diff.changes[1].new, HistoricalOrderValue::Total(12.5));
+///
+/// let only_total = latest.diff_against_with(&first, &DiffOptions::new().include(&["total"]))?;
+/// assert_eq!(only_total.changed_fields(), ["total"]);
+/// let unknown = latest.diff_against_with(&first, &DiffOptions::new().exclude(&["colour"]));
+/// assert!(matches!(unknown, Err(HistoryError::UnknownField { .. })));
+/// # Ok(())
+/// # }
+/// ```
 pub trait RecordNavigation: HistoryRecord {
     /// The object's record just before this one, `None` for the first.
     /// Records with the same date are ordered by `history_id`. One statement.

@@ -1064,6 +1064,51 @@ where
 /// On MySQL every `.. FOR UPDATE` above is prepared afresh (one round trip
 /// more, about 0.09 ms on loopback) rather than reused from Diesel's statement
 /// cache, so that a deadlock victim can retry on the same connection.
+///
+/// ```
+/// # use diesel::{connection::SimpleConnection, prelude::*};
+/// # use history_diesel::{Dialect, HistoricalRecords};
+/// # diesel::table! { orders (id) { id -> Integer, status -> Text, total -> Double } }
+/// # #[derive(Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct Order { pub id: i32, pub status: String, pub total: f64 }
+/// # #[derive(Insertable)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
+/// use history_diesel::{BulkOptions, HistoryContext, HistoryError, HistoryType, WriteWithHistory};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut conn = SqliteConnection::establish(":memory:")?;
+/// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL, total DOUBLE NOT NULL);")?;
+/// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
+/// let ctx = HistoryContext::new().user(7).reason("import");
+/// let new = [NewOrder { status: "new", total: 10.0 }, NewOrder { status: "new", total: 20.0 }];
+/// let orders = Order::bulk_create_with_history(&mut conn, &new, &ctx, BulkOptions::default())?;
+///
+/// // An update by filter records every row it touched, with the values the
+/// // database computed.
+/// let touched = Order::update_with_history(
+///     &mut conn,
+///     orders::status.eq("new"),
+///     orders::total.eq(orders::total * 2.0),
+///     &HistoryContext::new().user(8),
+/// )?;
+/// assert_eq!(touched, 2);
+/// let totals: Vec<f64> = historical_orders::table
+///     .filter(historical_orders::history_type.eq(HistoryType::Changed))
+///     .order(historical_orders::id)
+///     .select(historical_orders::total)
+///     .load(&mut conn)?;
+/// assert_eq!(totals, [20.0, 40.0]);
+///
+/// // A context that demands a user refuses the write, and nothing is kept.
+/// let strict = HistoryContext::new().require_user();
+/// let err = orders[0].delete_with_history(&mut conn, &strict).unwrap_err();
+/// assert!(matches!(err, HistoryError::UserRequired { .. }));
+/// assert_eq!(orders::table.count().get_result::<i64>(&mut conn)?, 2);
+/// # Ok(())
+/// # }
+/// ```
 pub trait WriteWithHistory: HistoricalRecords {
     /// Inserts one row and records a `+`. Returns the row as stored, with
     /// database defaults filled in.
