@@ -314,7 +314,10 @@ pub trait ReadHistory: HistoricalRecords {
     }
 
     /// Every record of this model, newest first; filter it by user, date
-    /// range or history type with the history table's columns.
+    /// range or history type with the history table's columns. The query is
+    /// ordered, so count records on the history table itself
+    /// (`historical_orders::table.filter(..).count()`): PostgreSQL refuses
+    /// `count()` over an `ORDER BY`.
     fn all_history() -> AllHistoryQuery<Self>
     where
         Self::HistoryTable: OrderDsl<NewestFirst<Self>>,
