@@ -76,57 +76,26 @@ impl OrderValues<'_> {
     }
 }
 
-impl<'a> From<&'a Order> for OrderValues<'a> {
-    fn from(o: &'a Order) -> Self {
-        OrderValues {
-            id: o.id,
-            status: &o.status,
-            total: o.total,
-            customer_notes: &o.customer_notes,
-            internal_notes: &o.internal_notes,
-            updated_at: o.updated_at,
+/// The rows and records both systems read share these field names, so one
+/// conversion serves them all.
+macro_rules! order_values_from {
+    ($($source:ty),* $(,)?) => {$(
+        impl<'a> From<&'a $source> for OrderValues<'a> {
+            fn from(row: &'a $source) -> Self {
+                OrderValues {
+                    id: row.id,
+                    status: &row.status,
+                    total: row.total,
+                    customer_notes: &row.customer_notes,
+                    internal_notes: &row.internal_notes,
+                    updated_at: row.updated_at,
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl<'a> From<&'a PlainOrder> for OrderValues<'a> {
-    fn from(o: &'a PlainOrder) -> Self {
-        OrderValues {
-            id: o.id,
-            status: &o.status,
-            total: o.total,
-            customer_notes: &o.customer_notes,
-            internal_notes: &o.internal_notes,
-            updated_at: o.updated_at,
-        }
-    }
-}
-
-impl<'a> From<&'a PlainRecord> for OrderValues<'a> {
-    fn from(r: &'a PlainRecord) -> Self {
-        OrderValues {
-            id: r.id,
-            status: &r.status,
-            total: r.total,
-            customer_notes: &r.customer_notes,
-            internal_notes: &r.internal_notes,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-impl<'a> From<&'a HistoricalOrder> for OrderValues<'a> {
-    fn from(r: &'a HistoricalOrder) -> Self {
-        OrderValues {
-            id: r.id,
-            status: &r.status,
-            total: r.total,
-            customer_notes: &r.customer_notes,
-            internal_notes: &r.internal_notes,
-            updated_at: r.updated_at,
-        }
-    }
-}
+order_values_from!(Order, PlainOrder, PlainRecord, HistoricalOrder);
 
 /// A history record as both systems see it: its values and its own
 /// columns.
