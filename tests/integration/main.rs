@@ -6,6 +6,7 @@
 mod hygiene;
 mod migration_sql;
 mod models;
+mod ordering;
 mod reads;
 mod support;
 mod writes;

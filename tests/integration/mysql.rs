@@ -290,6 +290,9 @@ fn concurrent_database() -> String {
     url
 }
 
+/// What `concurrent_connection` opens.
+type ConcurrentConn = MysqlConnection;
+
 fn concurrent_connection(url: &str) -> MysqlConnection {
     let mut conn = MysqlConnection::establish(url).unwrap();
     // Under REPEATABLE READ, InnoDB's gap locks make overlapping range updates

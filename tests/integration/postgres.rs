@@ -263,6 +263,9 @@ fn concurrent_database() -> String {
     url
 }
 
+/// What `concurrent_connection` opens.
+type ConcurrentConn = PgConnection;
+
 fn concurrent_connection(url: &str) -> PgConnection {
     PgConnection::establish(url).unwrap()
 }

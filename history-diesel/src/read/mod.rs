@@ -369,8 +369,8 @@ pub trait ReadHistory: HistoricalRecords {
     /// # let mut conn = SqliteConnection::establish(":memory:")?;
     /// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL);")?;
     /// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
-    /// // History dates keep microseconds.
-    /// let start = Utc::now().trunc_subsecs(6);
+    /// // History dates keep microseconds; explicit ones lie in the past.
+    /// let start = Utc::now().trunc_subsecs(6) - Duration::days(1);
     /// let ctx = |at| HistoryContext::new().at(at);
     /// let order = Order::create_with_history(&mut conn, &NewOrder { status: "new" }, &ctx(start))?;
     /// order.delete_with_history(&mut conn, &ctx(start + Duration::hours(2)))?;

@@ -215,7 +215,7 @@ where
         let spec = &M::HISTORY_TABLE;
         let total = batches.iter().flatten().map(|(_, count)| count).sum();
         let metas = HistoryContext::metas_for(contexts, spec, 0, total, now)?;
-        if let (Dialect::Postgres, [Some(meta)]) = (DB::DIALECT, metas.as_slice()) {
+        if let Some(meta) = one_statement_meta(DB::DIALECT, &metas) {
             // Each statement inserts its rows and their records at once; the
             // batches share one transaction, without savepoints.
             let meta = hooked_meta::<M>(HistoryType::Created, meta)?;
@@ -246,7 +246,7 @@ where
                         });
                     }
                     let ids: Vec<M::Id> = inserted.iter().map(M::history_key).collect();
-                    after_hook::<M, C>(conn, &ids, HistoryType::Created, &meta)?;
+                    after_hook::<M, C>(conn, &ids, HistoryType::Created)?;
                     models.extend(inserted);
                 }
                 Ok(models)
@@ -311,7 +311,7 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
-        if let (Dialect::Postgres, Some(meta)) = (DB::DIALECT, &meta) {
+        if let Some(meta) = one_statement_meta(DB::DIALECT, std::slice::from_ref(&meta)) {
             // The UPDATE's RETURNING rows are the values after the update.
             let meta = hooked_meta::<M>(HistoryType::Changed, meta)?;
             let write = UpdateWhere {
@@ -404,7 +404,7 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
-        if let (Dialect::Postgres, Some(meta)) = (DB::DIALECT, &meta) {
+        if let Some(meta) = one_statement_meta(DB::DIALECT, std::slice::from_ref(&meta)) {
             // The DELETE's RETURNING rows are the values before the delete.
             let meta = hooked_meta::<M>(HistoryType::Deleted, meta)?;
             let write = DeleteWhere { spec, filter };
@@ -521,6 +521,24 @@ where
     {
         let keys = [key];
         <DB as WriteBackend<M>>::delete(conn, key_in::<M>(&keys), ctx)
+    }
+}
+
+/// The one metadata of a write that PostgreSQL sends as a single statement
+/// (the data write and its history in one CTE).
+///
+/// Not for an explicit date: the CTE's history INSERT reads the object's
+/// latest record from the statement's snapshot, which may predate the record
+/// of a writer it waited for, and an explicit date must be placed after that
+/// record (see `push_record_date`). Such writes take the locks in a
+/// statement of their own first.
+fn one_statement_meta<U>(
+    dialect: Dialect,
+    metas: &[Option<HistoryMeta<U>>],
+) -> Option<&HistoryMeta<U>> {
+    match (dialect, metas) {
+        (Dialect::Postgres, [Some(meta)]) if !meta.explicit => Some(meta),
+        _ => None,
     }
 }
 
@@ -682,12 +700,7 @@ where
 
 /// Runs the `after_record` hook, when the model has one, with the records
 /// just written for these keys.
-fn after_hook<M, C>(
-    conn: &mut C,
-    ids: &[M::Id],
-    kind: HistoryType,
-    meta: &HistoryMeta<UserIdOf<M>>,
-) -> Result<(), HistoryError>
+fn after_hook<M, C>(conn: &mut C, ids: &[M::Id], kind: HistoryType) -> Result<(), HistoryError>
 where
     M: HistoricalRecords,
     C: LoadConnection,
@@ -697,7 +710,7 @@ where
         return Ok(());
     }
     for chunk in ids.chunks(KEY_CHUNK) {
-        let records = <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind, meta)?;
+        let records = <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind)?;
         <M::Hooks as RecordHooks<M>>::after_record(&records).map_err(HistoryError::Hook)?;
     }
     Ok(())
@@ -730,7 +743,7 @@ where
         })
         .load(conn)
         .map_err(|err| missing_history_table(spec, err))?;
-        after_hook::<M, C>(conn, &ids, kind, meta)?;
+        after_hook::<M, C>(conn, &ids, kind)?;
         Ok(ids.len())
     })
 }
@@ -772,10 +785,9 @@ where
     UserIdOf<M>: Clone,
 {
     for chunk in ids.chunks(KEY_CHUNK) {
-        let written = record_where::<M, C, _>(conn, key_in::<M>(chunk), kind, meta)?;
+        record_where::<M, C, _>(conn, key_in::<M>(chunk), kind, meta)?;
         if <M::Hooks as RecordHooks<M>>::AFTER_RECORD {
-            let records =
-                <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind, &written)?;
+            let records = <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind)?;
             <M::Hooks as RecordHooks<M>>::after_record(&records).map_err(HistoryError::Hook)?;
         }
     }
@@ -824,12 +836,11 @@ fn missing_history_table(spec: &HistoryTableSpec, err: diesel::result::Error) ->
 /// Writing a history record: the statement and what it needs of a backend,
 /// behind one bound.
 trait RecordBackend<M: HistoricalRecords>: HistoryBackend {
-    /// The records a history statement with `meta` wrote for these keys.
+    /// The records of `kind` a history statement just wrote for these keys.
     fn load_records<C>(
         conn: &mut C,
         ids: &[M::Id],
         kind: HistoryType,
-        meta: &HistoryMeta<UserIdOf<M>>,
     ) -> diesel::QueryResult<Vec<M::Record>>
     where
         C: LoadConnection<Backend = Self>;
@@ -864,7 +875,6 @@ where
         conn: &mut C,
         ids: &[M::Id],
         kind: HistoryType,
-        meta: &HistoryMeta<UserIdOf<M>>,
     ) -> diesel::QueryResult<Vec<M::Record>>
     where
         C: LoadConnection<Backend = Self>,
@@ -880,7 +890,6 @@ where
                     ids,
                     sql_type: PhantomData::<KeySqlType<M>>,
                 },
-                date: &meta.date,
                 kind,
             },
         })

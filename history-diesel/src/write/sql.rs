@@ -129,7 +129,7 @@ where
         out.push_sql(") SELECT ");
         push_names(&mut out, &tracked)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, UtcTimestamp>(&node.meta.date)?;
+        push_record_date(&mut out, node.spec, node.dialect, node.meta)?;
         // One of three fixed characters: written as a literal, not a bind.
         out.push_sql(", '");
         out.push_sql(node.kind.as_str());
@@ -152,6 +152,74 @@ where
         Ok(())
     }
 }
+
+/// The `history_date` of a new record: the date asked for, or the
+/// database's clock read after the row is locked, and never before the
+/// object's latest record:
+/// `GREATEST(date, COALESCE((SELECT next instant after MAX(history_date) ..), date))`.
+///
+/// Every writer of an object holds its row lock while it records, so the
+/// latest record this statement sees is the last one committed (on
+/// PostgreSQL a clock date needs no such read: the clock runs after the lock
+/// wait, while the statement's snapshot may predate the record it waited
+/// for). Records of one object thus sort by (`history_date`, `history_id`)
+/// in the order their writes committed, whatever the clocks of the
+/// application servers say.
+fn push_record_date<'b, DB, U>(
+    out: &mut AstPass<'_, 'b, DB>,
+    spec: &HistoryTableSpec,
+    dialect: Dialect,
+    meta: &'b HistoryMeta<U>,
+) -> QueryResult<()>
+where
+    DB: Backend + HasSqlType<Timestamp>,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+{
+    let clock = dialect.database_clock().filter(|_| !meta.explicit);
+    let date = |out: &mut AstPass<'_, 'b, DB>| match clock {
+        Some(clock) => {
+            out.push_sql(clock);
+            Ok(())
+        }
+        None => out.push_bind_param::<Timestamp, UtcTimestamp>(&meta.date),
+    };
+    let (before, after) = dialect.after_instant();
+    out.push_sql(dialect.greatest());
+    out.push_sql("(");
+    date(out)?;
+    out.push_sql(", COALESCE((SELECT ");
+    out.push_sql(before);
+    out.push_sql("MAX(");
+    out.push_identifier(LATEST)?;
+    out.push_sql(".");
+    out.push_identifier(columns::HISTORY_DATE)?;
+    out.push_sql(")");
+    out.push_sql(after);
+    out.push_sql(" FROM ");
+    out.push_identifier(spec.history_table)?;
+    out.push_sql(" AS ");
+    out.push_identifier(LATEST)?;
+    out.push_sql(" WHERE ");
+    for (i, key) in spec.primary_key.iter().enumerate() {
+        if i > 0 {
+            out.push_sql(" AND ");
+        }
+        out.push_identifier(LATEST)?;
+        out.push_sql(".");
+        out.push_identifier(key)?;
+        out.push_sql(" = ");
+        out.push_identifier(spec.source_table)?;
+        out.push_sql(".");
+        out.push_identifier(key)?;
+    }
+    out.push_sql("), ");
+    date(out)?;
+    out.push_sql("))");
+    Ok(())
+}
+
+/// The alias of the history table in the record date's subquery.
+const LATEST: &str = "history_latest";
 
 /// `AND NOT EXISTS (latest record of the row with the same tracked values)`:
 /// `skip_unchanged` as one more condition of the history INSERT, so it costs
@@ -415,35 +483,51 @@ impl<DB: HistoryBackend, N: QueryFragment<DB>> QueryFragment<DB> for ForUpdate<N
     }
 }
 
-/// The records one history statement wrote: the keys, its date and its kind.
+/// The records one history statement wrote: the latest record of each key,
+/// of its kind. The writer still holds the rows' locks, so no other record
+/// of these objects can follow them.
 pub(crate) struct RecordsOf<'q, Id, ST> {
     pub(crate) keys: KeyIn<'q, Id, ST>,
-    pub(crate) date: &'q UtcTimestamp,
     pub(crate) kind: HistoryType,
 }
 
 impl<DB, Id, ST> QueryFragment<DB> for RecordsOf<'_, Id, ST>
 where
-    DB: Backend + HasSqlType<ST> + HasSqlType<Timestamp>,
+    DB: Backend + HasSqlType<ST>,
     Id: ToSql<ST, DB>,
-    UtcTimestamp: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let table = self.keys.spec.history_table;
+        let spec = self.keys.spec;
+        let table = spec.history_table;
         self.keys.walk_ast(out.reborrow())?;
-        out.push_sql(" AND ");
-        out.push_identifier(table)?;
-        out.push_sql(".");
-        out.push_identifier(columns::HISTORY_DATE)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Timestamp, UtcTimestamp>(self.date)?;
         out.push_sql(" AND ");
         out.push_identifier(table)?;
         out.push_sql(".");
         out.push_identifier(columns::HISTORY_TYPE)?;
         out.push_sql(" = '");
         out.push_sql(self.kind.as_str());
-        out.push_sql("'");
+        out.push_sql("' AND NOT EXISTS (SELECT 1 FROM ");
+        out.push_identifier(table)?;
+        out.push_sql(" AS ");
+        out.push_identifier(LATEST)?;
+        out.push_sql(" WHERE ");
+        for key in spec.primary_key {
+            out.push_identifier(LATEST)?;
+            out.push_sql(".");
+            out.push_identifier(key)?;
+            out.push_sql(" = ");
+            out.push_identifier(table)?;
+            out.push_sql(".");
+            out.push_identifier(key)?;
+            out.push_sql(" AND ");
+        }
+        crate::read::sql::push_follows(
+            &mut out,
+            LATEST,
+            table,
+            crate::read::sql::Direction::OldestFirst,
+        )?;
+        out.push_sql(")");
         Ok(())
     }
 }
