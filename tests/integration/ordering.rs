@@ -26,13 +26,16 @@ macro_rules! ordering_suite {
             /// Outcomes a racing writer may meet: the row went away or came
             /// back under it, or the database chose it as a lock victim.
             fn benign(err: &HistoryError) -> bool {
-                let text = err.to_string().to_lowercase();
+                use diesel::result::{DatabaseErrorKind, Error};
                 matches!(
                     err,
-                    HistoryError::NotFound { .. } | HistoryError::Conflict { .. }
-                ) || text.contains("deadlock")
-                    || text.contains("database is locked")
-                    || text.contains("could not serialize")
+                    HistoryError::NotFound { .. }
+                        | HistoryError::Conflict { .. }
+                        | HistoryError::Database(Error::DatabaseError(
+                            DatabaseErrorKind::SerializationFailure,
+                            _
+                        ))
+                ) || err.to_string().contains("database is locked")
             }
 
             /// A small deterministic generator, so each thread's mix is reproducible.
@@ -151,7 +154,7 @@ macro_rules! ordering_suite {
                         .map(|thread| {
                             let setup = &setup;
                             scope.spawn(move || {
-                                let mut conn = concurrent_connection(setup);
+                                let mut conn = stress_connection(setup);
                                 let mut rng = Lcg(thread as u64 + 1);
                                 let ctx = HistoryContext::new().user(thread as i64);
                                 let mut done = 0;

@@ -203,6 +203,12 @@ fn concurrent_database() -> std::path::PathBuf {
     path
 }
 
+/// A connection for the record-order stress test: as for the other
+/// concurrency tests.
+fn stress_connection(path: &std::path::Path) -> ConcurrentConn {
+    concurrent_connection(path)
+}
+
 /// What `concurrent_connection` opens.
 type ConcurrentConn = SqliteConnection;
 

@@ -5,6 +5,7 @@
 mod diff;
 pub(crate) mod sql;
 
+use crate::transaction::atomic;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -550,7 +551,7 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
     {
         check_reason(&Self::HISTORY_TABLE, reason)?;
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let latest = Self::latest(conn, id)?;
             <C::Backend as ReadBackend<Self>>::set_reason(
                 conn,
@@ -588,7 +589,7 @@ where
 {
     let spec = &M::HISTORY_TABLE;
     let now = Utc::now();
-    conn.transaction(|conn| {
+    atomic(conn, |conn| {
         let id = record.object_id();
         let live =
             <C::Backend as ReadBackend<M>>::live_rows(conn, std::slice::from_ref(&id), true)?.pop();

@@ -24,6 +24,7 @@ use self::sql::{
 };
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
+use crate::transaction::atomic;
 use crate::{
     Dialect, HistoricalRecords, HistoryBackend, HistoryRecord, HistoryTableSpec, HistoryType,
     RecordEvent, RecordHooks,
@@ -253,7 +254,7 @@ where
             };
             return single_statement(conn, alone, run);
         }
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let mut models: Vec<M> = Vec::with_capacity(total);
             for batch in batches {
                 let first = models.len();
@@ -322,7 +323,7 @@ where
             };
             return write_in_one_statement::<M, C, _>(conn, write, HistoryType::Changed, &meta);
         }
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let ids: Vec<M::Id> = if DB::DIALECT == Dialect::Mysql {
                 // Lock the rows first: no other writer changes them before their
                 // history is read.
@@ -378,7 +379,7 @@ where
         // no `SELECT .. FOR UPDATE` is needed to learn which rows it touched.
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let matched = UpdateWhere {
                 spec,
                 changes,
@@ -410,7 +411,7 @@ where
             let write = DeleteWhere { spec, filter };
             return write_in_one_statement::<M, C, _>(conn, write, HistoryType::Deleted, &meta);
         }
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             if DB::DIALECT == Dialect::Sqlite && !<M::Hooks as RecordHooks<M>>::AFTER_RECORD {
                 // SQLite has one writer: once the history INSERT holds the write
                 // lock, the DELETE sees exactly the rows it recorded.
@@ -456,7 +457,7 @@ where
         let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
         let ids = ids.as_slice();
         let metas = HistoryContext::metas_for(contexts, spec, offset, ids.len(), now)?;
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             // Lock the rows and check they all exist: the upsert below must
             // never create one.
             let mut found = 0;
@@ -497,7 +498,7 @@ where
         let spec = &M::HISTORY_TABLE;
         let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
         let metas = HistoryContext::metas_for(ctx, spec, 0, ids.len(), now)?;
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             Upsert {
                 spec,
                 dialect: DB::DIALECT,
@@ -673,7 +674,7 @@ where
     if alone && matches!(status.transaction_depth(), Ok(None)) {
         write(conn)
     } else {
-        conn.transaction(write)
+        atomic(conn, write)
     }
 }
 
@@ -695,6 +696,10 @@ where
         reason: &mut meta.reason,
     })
     .map_err(HistoryError::Hook)?;
+    // A reason the hook set must fit the column like any other.
+    if let Some(reason) = &meta.reason {
+        crate::context::check_reason(&M::HISTORY_TABLE, reason)?;
+    }
     Ok(meta)
 }
 
@@ -1163,7 +1168,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         if N::inserts_batches(conn) {
             // Diesel's own multi-row `INSERT .. RETURNING`, then the history
             // of the batch.
-            return conn.transaction(|conn| {
+            return atomic(conn, |conn| {
                 let mut created = Vec::with_capacity(rows.len());
                 for (i, chunk) in rows.chunks(batch).enumerate() {
                     let inserted = N::insert_batch(conn, chunk)
@@ -1225,7 +1230,7 @@ pub trait WriteWithHistory: HistoricalRecords {
                 detail: "the same key appears twice in the input".to_owned(),
             });
         }
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let mut updated = 0;
             for (i, chunk) in rows.chunks(batch).enumerate() {
                 updated += <C::Backend as WriteBackend<Self>>::bulk_update(

@@ -153,18 +153,22 @@ where
     }
 }
 
-/// The `history_date` of a new record: the date asked for, or the
-/// database's clock read after the row is locked, and never before the
-/// object's latest record:
-/// `GREATEST(date, COALESCE((SELECT next instant after MAX(history_date) ..), date))`.
+/// The `history_date` of a new record, read after the write holds its row
+/// locks, so that the records of an object sort by (`history_date`,
+/// `history_id`) in the order their writes committed.
 ///
-/// Every writer of an object holds its row lock while it records, so the
-/// latest record this statement sees is the last one committed (on
-/// PostgreSQL a clock date needs no such read: the clock runs after the lock
-/// wait, while the statement's snapshot may predate the record it waited
-/// for). Records of one object thus sort by (`history_date`, `history_id`)
-/// in the order their writes committed, whatever the clocks of the
-/// application servers say.
+/// - A clock date is the database's clock where it has a precise one
+///   ([`Dialect::database_clock`]): read after the lock wait, it is later
+///   than every record committed before (explicit dates in the future are
+///   refused), so it needs no look at the history table. Such a look would
+///   also cost MySQL's `INSERT .. SELECT` shared locks on the history table
+///   under REPEATABLE READ, and deadlocks with other writers.
+/// - A bound date (an explicit one, or SQLite's application clock) is moved
+///   after the object's latest record when it is not already:
+///   `GREATEST(date, COALESCE((SELECT next instant after MAX(history_date) ..), date))`.
+///   Every writer of an object holds its row lock while it records, and a
+///   bound date is written by a statement of its own after that lock, so the
+///   latest record it sees is the last one committed.
 fn push_record_date<'b, DB, U>(
     out: &mut AstPass<'_, 'b, DB>,
     spec: &HistoryTableSpec,
@@ -175,14 +179,12 @@ where
     DB: Backend + HasSqlType<Timestamp>,
     UtcTimestamp: ToSql<Timestamp, DB>,
 {
-    let clock = dialect.database_clock().filter(|_| !meta.explicit);
-    let date = |out: &mut AstPass<'_, 'b, DB>| match clock {
-        Some(clock) => {
-            out.push_sql(clock);
-            Ok(())
-        }
-        None => out.push_bind_param::<Timestamp, UtcTimestamp>(&meta.date),
-    };
+    if let Some(clock) = dialect.database_clock().filter(|_| !meta.explicit) {
+        out.push_sql(clock);
+        return Ok(());
+    }
+    let date =
+        |out: &mut AstPass<'_, 'b, DB>| out.push_bind_param::<Timestamp, UtcTimestamp>(&meta.date);
     let (before, after) = dialect.after_instant();
     out.push_sql(dialect.greatest());
     out.push_sql("(");
