@@ -129,9 +129,12 @@ impl Dialect {
 
     /// The column type for a tracked column.
     ///
-    /// `indexed` asks for a type MySQL can index: MySQL cannot index `TEXT` or
-    /// `BLOB` without a prefix length, so indexed text and binary columns become
-    /// `VARCHAR(255)` and `VARBINARY(255)` there.
+    /// A history column must hold every value its source column holds, and
+    /// the derive knows only the Rust type, so unindexed text and binary take
+    /// the widest type of each backend. `indexed` asks for a type MySQL can
+    /// index: MySQL cannot index `LONGTEXT` or `LONGBLOB` without a prefix
+    /// length, so indexed text and binary columns become `VARCHAR(255)` and
+    /// `VARBINARY(255)` there.
     pub fn column_type(self, ty: ColumnType, indexed: bool) -> &'static str {
         match ty {
             ColumnType::Raw(raw) => raw,
@@ -154,9 +157,15 @@ impl Dialect {
             (_, Double) => "DOUBLE",
             (_, Bool) => "BOOLEAN",
             (Mysql, Text) if indexed => "VARCHAR(255)",
+            // MySQL's TEXT stops at 64 KiB, and MariaDB's `INSERT .. SELECT`
+            // from a LONGTEXT column wraps a longer value silently, even in
+            // strict mode: LONGTEXT (4 GiB) holds whatever the source holds.
+            (Mysql, Text) => "LONGTEXT",
             (_, Text) => "TEXT",
             (Postgres, Binary) => "BYTEA",
             (Mysql, Binary) if indexed => "VARBINARY(255)",
+            // As for text: BLOB stops at 64 KiB, LONGBLOB at 4 GiB.
+            (Mysql, Binary) => "LONGBLOB",
             (_, Binary) => "BLOB",
             (_, Date) => "DATE",
             (Mysql, Time) => "TIME(6)",
@@ -214,7 +223,7 @@ mod tests {
     fn mysql_indexes_only_bounded_text() {
         let text = ColumnType::Kind(SqlKind::Text);
         assert_eq!(Dialect::Mysql.column_type(text, true), "VARCHAR(255)");
-        assert_eq!(Dialect::Mysql.column_type(text, false), "TEXT");
+        assert_eq!(Dialect::Mysql.column_type(text, false), "LONGTEXT");
         assert_eq!(Dialect::Postgres.column_type(text, true), "TEXT");
     }
 }

@@ -10,7 +10,7 @@ use crate::columns::{
 };
 use crate::dialect::Dialect;
 use crate::history_type::HistoryType;
-use crate::spec::{ChangeReasonColumn, ColumnType, HistoryIdKind, HistoryTableSpec};
+use crate::spec::{ChangeReasonColumn, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind};
 
 /// The `up.sql` and `down.sql` of one history table migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl HistoryTableSpec {
         lines.push(format!(
             "{} {}",
             dialect.quote(HISTORY_CHANGE_REASON),
-            change_reason_type(self.change_reason)
+            change_reason_type(dialect, self.change_reason)
         ));
 
         let mut sql = String::new();
@@ -157,10 +157,14 @@ fn history_date_type(dialect: Dialect) -> &'static str {
     }
 }
 
-fn change_reason_type(column: ChangeReasonColumn) -> String {
+fn change_reason_type(dialect: Dialect, column: ChangeReasonColumn) -> String {
     match column {
         ChangeReasonColumn::Varchar(len) => format!("VARCHAR({len})"),
-        ChangeReasonColumn::Text => "TEXT".to_owned(),
+        // Unbounded means the widest text of the backend, as for a tracked
+        // text column (MySQL's TEXT would stop at 64 KiB).
+        ChangeReasonColumn::Text => dialect
+            .column_type(ColumnType::Kind(SqlKind::Text), false)
+            .to_owned(),
     }
 }
 

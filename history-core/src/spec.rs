@@ -80,7 +80,7 @@ pub enum HistoryIdKind {
 pub enum ChangeReasonColumn {
     /// `VARCHAR(n)`: bounded, as django-simple-history's default of 100.
     Varchar(u32),
-    /// `TEXT`: unbounded.
+    /// The backend's widest text (`TEXT`; `LONGTEXT` on MySQL): unbounded.
     Text,
 }
 

@@ -5,6 +5,7 @@
 
 mod atomicity;
 mod hygiene;
+mod limits;
 mod migration_sql;
 mod models;
 mod ordering;

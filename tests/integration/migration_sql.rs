@@ -86,7 +86,8 @@ CREATE INDEX "historical_orders_history_user_id_idx" ON "historical_orders" ("hi
 fn mysql_indexes_a_text_primary_key_as_varchar() {
     let up = Tag::history_migration(Dialect::Mysql).up;
     assert!(up.contains("`code` VARCHAR(255) NOT NULL,"), "{up}");
-    assert!(up.contains("`label` TEXT NOT NULL,"), "{up}");
+    assert!(up.contains("`label` LONGTEXT NOT NULL,"), "{up}");
+    assert!(up.contains("`history_change_reason` LONGTEXT\n"), "{up}");
     assert!(
         up.contains(
             "`history_id` BINARY(16) NOT NULL PRIMARY KEY DEFAULT (UNHEX(REPLACE(UUID(), '-', ''))),"

@@ -81,12 +81,17 @@ CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT NOT NULL);
 CREATE TABLE notes (id INTEGER PRIMARY KEY AUTO_INCREMENT, body TEXT NOT NULL, touched INTEGER NOT NULL);
 "#;
 
+/// The widest types of text and binary (`TEXT` and `BLOB` stop at 64 KiB).
+const LIMITS_DDL: &str = r#"
+CREATE TABLE documents (id INTEGER PRIMARY KEY AUTO_INCREMENT, body LONGTEXT NOT NULL, data LONGBLOB NOT NULL);
+"#;
+
 const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
     ("history_id", "bigint(20)"),
     ("id", "int(11)"),
-    ("status", "text"),
+    ("status", "longtext"),
     ("total", "double"),
-    ("customer_notes", "text"),
+    ("customer_notes", "longtext"),
     ("history_date", "datetime(6)"),
     ("history_type", "char(1)"),
     ("history_user_id", "bigint(20)"),
@@ -96,11 +101,11 @@ const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
 const TAG_HISTORY_COLUMNS: [(&str, &str); 7] = [
     ("history_id", "binary(16)"),
     ("code", "varchar(255)"),
-    ("label", "text"),
+    ("label", "longtext"),
     ("history_date", "datetime(6)"),
     ("history_type", "char(1)"),
     ("history_user_id", "varchar(255)"),
-    ("history_change_reason", "text"),
+    ("history_change_reason", "longtext"),
 ];
 
 const CHECK_VIOLATION: &str = "failed for";

@@ -59,6 +59,11 @@ CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL);
 CREATE TABLE notes (id SERIAL PRIMARY KEY, body TEXT NOT NULL, touched INTEGER NOT NULL);
 "#;
 
+/// The widest types of text and binary.
+const LIMITS_DDL: &str = r#"
+CREATE TABLE documents (id SERIAL PRIMARY KEY, body TEXT NOT NULL, data BYTEA NOT NULL);
+"#;
+
 const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
     ("history_id", "bigint"),
     ("id", "integer"),

@@ -44,6 +44,11 @@ CREATE TABLE tags (code TEXT PRIMARY KEY NOT NULL, label TEXT NOT NULL);
 CREATE TABLE notes (id INTEGER PRIMARY KEY NOT NULL, body TEXT NOT NULL, touched INTEGER NOT NULL);
 "#;
 
+/// The widest types: SQLite keeps text and blobs of any length.
+const LIMITS_DDL: &str = r#"
+CREATE TABLE documents (id INTEGER PRIMARY KEY NOT NULL, body TEXT NOT NULL, data BLOB NOT NULL);
+"#;
+
 const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
     ("history_id", "INTEGER"),
     ("id", "INTEGER"),

@@ -94,8 +94,9 @@ pub fn names_and_types(columns: &[Column]) -> Vec<(&str, &str)> {
 }
 
 /// The test bodies of one backend. The invoking module provides `DIALECT`,
-/// `connect()`, `SOURCE_DDL`, `ORDER_HISTORY_COLUMNS`, `TAG_HISTORY_COLUMNS`,
-/// `CHECK_VIOLATION`, and `impl Inspect` for its connection type.
+/// `connect()`, `SOURCE_DDL`, `LIMITS_DDL`, `ORDER_HISTORY_COLUMNS`,
+/// `TAG_HISTORY_COLUMNS`, `CHECK_VIOLATION`, and `impl Inspect` for its
+/// connection type.
 macro_rules! backend_suite {
     (embedded_migrations = $embedded:literal) => {
         use chrono::{NaiveTime, Timelike};
@@ -367,6 +368,7 @@ macro_rules! backend_suite {
         crate::reads::read_suite!();
         crate::ordering::ordering_suite!();
         crate::atomicity::atomicity_suite!();
+        crate::limits::limits_suite!();
 
         #[test]
         fn down_migration_drops_the_history_table() {

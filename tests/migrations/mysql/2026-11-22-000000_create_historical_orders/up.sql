@@ -2,9 +2,9 @@
 CREATE TABLE `historical_orders` (
     `history_id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     `id` INTEGER NOT NULL,
-    `status` TEXT NOT NULL,
+    `status` LONGTEXT NOT NULL,
     `total` DOUBLE NOT NULL,
-    `customer_notes` TEXT NOT NULL,
+    `customer_notes` LONGTEXT NOT NULL,
     `history_date` DATETIME(6) NOT NULL,
     `history_type` CHAR(1) NOT NULL CHECK (`history_type` IN ('+', '~', '-')),
     `history_user_id` BIGINT,

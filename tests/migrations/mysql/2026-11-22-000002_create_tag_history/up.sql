@@ -2,11 +2,11 @@
 CREATE TABLE `tag_history` (
     `history_id` BINARY(16) NOT NULL PRIMARY KEY DEFAULT (UNHEX(REPLACE(UUID(), '-', ''))),
     `code` VARCHAR(255) NOT NULL,
-    `label` TEXT NOT NULL,
+    `label` LONGTEXT NOT NULL,
     `history_date` DATETIME(6) NOT NULL,
     `history_type` CHAR(1) NOT NULL CHECK (`history_type` IN ('+', '~', '-')),
     `history_user_id` VARCHAR(255),
-    `history_change_reason` TEXT
+    `history_change_reason` LONGTEXT
 );
 CREATE INDEX `tag_history_object_history_idx` ON `tag_history` (`code`, `history_date`, `history_id`);
 CREATE INDEX `tag_history_history_date_idx` ON `tag_history` (`history_date`);
