@@ -1,3 +1,7 @@
+use std::ops::RangeInclusive;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
 use crate::spec::{ColumnType, SqlKind};
 
 /// The SQL dialect a migration is written for.
@@ -127,6 +131,27 @@ impl Dialect {
         }
     }
 
+    /// The earliest and the latest `history_date` the backend stores and
+    /// compares correctly, at microsecond precision. Writes outside it are
+    /// refused before anything is written; reads up to a later time answer as
+    /// of the latest.
+    pub fn history_date_range(self) -> RangeInclusive<NaiveDateTime> {
+        let date = |year, month, day| NaiveDate::from_ymd_opt(year, month, day).expect("a date");
+        let last_micro =
+            |day: NaiveDate| day.and_hms_micro_opt(23, 59, 59, 999_999).expect("a time");
+        let (first, last) = match self {
+            // DATETIME(6)'s documented range.
+            Dialect::Mysql => (date(1000, 1, 1), date(9999, 12, 31)),
+            // Dates are text there, compared as text: only four-digit years
+            // sort in time order (a five-digit year is written `+10000`).
+            Dialect::Sqlite => (date(0, 1, 1), date(9999, 12, 31)),
+            // TIMESTAMP starts at 4714-11-24 BC (year -4713 in chrono) and
+            // ends in 294276, after chrono's last date.
+            Dialect::Postgres => (date(-4713, 11, 24), NaiveDate::MAX),
+        };
+        first.and_hms_opt(0, 0, 0).expect("midnight")..=last_micro(last)
+    }
+
     /// The column type for a tracked column.
     ///
     /// A history column must hold every value its source column holds, and
@@ -217,6 +242,17 @@ mod tests {
         assert_eq!(Dialect::Mysql.database_clock(), Some("UTC_TIMESTAMP(6)"));
         assert_eq!(Dialect::Sqlite.database_clock(), None);
         assert_eq!(Dialect::Sqlite.greatest(), "MAX");
+    }
+
+    #[test]
+    fn history_dates_end_where_each_backend_stops() {
+        let mysql = Dialect::Mysql.history_date_range();
+        assert_eq!(mysql.start().to_string(), "1000-01-01 00:00:00");
+        assert_eq!(mysql.end().to_string(), "9999-12-31 23:59:59.999999");
+        assert_eq!(Dialect::Sqlite.history_date_range().end(), mysql.end());
+        let postgres = Dialect::Postgres.history_date_range();
+        assert_eq!(postgres.start().to_string(), "-4713-11-24 00:00:00");
+        assert_eq!(postgres.end().date(), NaiveDate::MAX);
     }
 
     #[test]

@@ -67,6 +67,43 @@ where
     }
 }
 
+/// The SQL type this crate's own statements bind `history_date` values as:
+/// `Timestamp` on SQLite and PostgreSQL, `Datetime` on MySQL.
+///
+/// The column is `DATETIME(6)` on MySQL, but Diesel sends a `Timestamp` as
+/// MySQL's `TIMESTAMP`, and MariaDB applies that type's range (1970 to 2038)
+/// to the value: a date outside it arrives as NULL, so a write fails with
+/// "cannot be null" and a read compares with NULL and finds nothing. Sent as
+/// `DATETIME`, every date of the column's range goes through.
+#[derive(
+    Debug, Clone, Copy, Default, diesel::query_builder::QueryId, diesel::sql_types::SqlType,
+)]
+pub struct HistoryDate;
+
+#[allow(unused_macros)] // unused without a backend feature
+macro_rules! history_date_as {
+    ($backend:ty, $sql_type:ty) => {
+        impl diesel::sql_types::HasSqlType<HistoryDate> for $backend {
+            fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
+                <$backend as diesel::sql_types::HasSqlType<$sql_type>>::metadata(lookup)
+            }
+        }
+
+        impl ToSql<HistoryDate, $backend> for UtcTimestamp {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, $backend>) -> serialize::Result {
+                <NaiveDateTime as ToSql<$sql_type, $backend>>::to_sql(&self.0, out)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+history_date_as!(diesel::sqlite::Sqlite, Timestamp);
+#[cfg(feature = "postgres")]
+history_date_as!(diesel::pg::Pg, Timestamp);
+#[cfg(feature = "mysql")]
+history_date_as!(diesel::mysql::Mysql, diesel::mysql::sql_types::Datetime);
+
 #[cfg(feature = "uuid")]
 pub use self::uuid_id::{HistoryUuid, UuidValue};
 

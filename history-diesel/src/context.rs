@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use chrono::{DateTime, Utc};
 
 use crate::error::HistoryError;
-use crate::{ChangeReasonColumn, HistoryTableSpec};
+use crate::{ChangeReasonColumn, Dialect, HistoryTableSpec};
 
 /// The acting user, the change reason and, for imports, the history date of
 /// a write. Passed explicitly to every write with history.
@@ -179,11 +179,12 @@ impl<U: Clone + 'static> HistoryContext<U> {
         self.resolved().user
     }
 
-    /// Resolves the context for one write of the model `spec` describes, and
-    /// checks it. `None` when the call writes without history.
+    /// Resolves the context for one write of the model `spec` describes to
+    /// `dialect`, and checks it. `None` when the call writes without history.
     pub(crate) fn meta_for(
         &self,
         spec: &HistoryTableSpec,
+        dialect: Dialect,
         now: DateTime<Utc>,
     ) -> Result<Option<HistoryMeta<U>>, HistoryError> {
         let ctx = self
@@ -201,6 +202,9 @@ impl<U: Clone + 'static> HistoryContext<U> {
         }
         if let Some(reason) = &ctx.reason {
             check_reason(spec, reason)?;
+        }
+        if let Some(date) = ctx.date {
+            check_date(spec, dialect, date)?;
         }
         if let Some(date) = ctx.date.filter(|date| *date > now) {
             return Err(HistoryError::DateInFuture {
@@ -234,6 +238,28 @@ pub(crate) fn check_reason(spec: &HistoryTableSpec, reason: &str) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// A date the backend stores, else [`HistoryError::DateOutOfRange`]:
+/// checked before anything is written, since outside its range a backend
+/// refuses the record with an unrelated error, or stores another date.
+fn check_date(
+    spec: &HistoryTableSpec,
+    dialect: Dialect,
+    date: DateTime<Utc>,
+) -> Result<(), HistoryError> {
+    let range = dialect.history_date_range();
+    let stored = history_core::sql_types::UtcTimestamp::new(date).0;
+    if range.contains(&stored) {
+        return Ok(());
+    }
+    Err(HistoryError::DateOutOfRange {
+        model: spec.model,
+        date,
+        dialect,
+        min: range.start().and_utc(),
+        max: range.end().and_utc(),
+    })
 }
 
 /// The resolved metadata of one write.
@@ -307,15 +333,16 @@ impl<U: Clone + 'static> HistoryContext<U> {
     pub(crate) fn metas_for<R: RowContexts<U> + ?Sized>(
         contexts: &R,
         spec: &HistoryTableSpec,
+        dialect: Dialect,
         offset: usize,
         count: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<Option<HistoryMeta<U>>>, HistoryError> {
         if contexts.uniform() {
-            return Ok(vec![contexts.row(offset).meta_for(spec, now)?]);
+            return Ok(vec![contexts.row(offset).meta_for(spec, dialect, now)?]);
         }
         (offset..offset + count)
-            .map(|index| contexts.row(index).meta_for(spec, now))
+            .map(|index| contexts.row(index).meta_for(spec, dialect, now))
             .collect()
     }
 }

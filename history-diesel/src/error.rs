@@ -68,6 +68,21 @@ pub enum HistoryError {
         /// The name given.
         field: String,
     },
+    /// A history date ([`HistoryContext::at`](crate::HistoryContext::at))
+    /// outside what the backend stores ([`Dialect::history_date_range`](crate::Dialect::history_date_range)):
+    /// refused before anything is written.
+    DateOutOfRange {
+        /// The model written.
+        model: &'static str,
+        /// The date given.
+        date: chrono::DateTime<chrono::Utc>,
+        /// The backend.
+        dialect: crate::Dialect,
+        /// The earliest date it stores.
+        min: chrono::DateTime<chrono::Utc>,
+        /// The latest date it stores.
+        max: chrono::DateTime<chrono::Utc>,
+    },
     /// A bulk input contradicts itself or the table (a key twice, a key
     /// that already exists).
     Conflict {
@@ -117,6 +132,17 @@ impl fmt::Display for HistoryError {
             HistoryError::UnknownField { model, field } => {
                 write!(f, "history of {model} tracks no field `{field}`")
             }
+            HistoryError::DateOutOfRange {
+                model,
+                date,
+                dialect,
+                min,
+                max,
+            } => write!(
+                f,
+                "history date {date} of {model} is outside what {} stores ({min} to {max})",
+                dialect.name()
+            ),
             HistoryError::Conflict { model, detail } => {
                 write!(f, "conflicting input for {model}: {detail}")
             }

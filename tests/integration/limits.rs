@@ -213,6 +213,80 @@ macro_rules! limits_suite {
                 .filter(|r| r.id != three)
                 .all(|r| r.history_change_reason.as_deref() == Some(reason.as_str())));
         }
+
+        /// The first and the last instant this backend stores as a history date.
+        fn date_range() -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+            let range = DIALECT.history_date_range();
+            (range.start().and_utc(), range.end().and_utc())
+        }
+
+        #[test]
+        fn history_dates_across_the_backend_range_are_written_and_read_back() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let (first, last) = date_range();
+            // Before 1970, where MariaDB's TIMESTAMP starts.
+            let sixties = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 1960, 6, 1, 12, 0, 0).unwrap();
+            let mut order = Order::create_with_history(
+                &mut *conn,
+                &NewOrder::new("first", 1.0),
+                &HistoryContext::new().at(first),
+            )
+            .unwrap();
+            order.status = "sixties".into();
+            order.save_with_history(&mut *conn, &HistoryContext::new().at(sixties)).unwrap();
+            order.status = "now".into();
+            order.save_with_history(&mut *conn, &HistoryContext::new()).unwrap();
+            let dates: Vec<_> = history_of(&mut conn).iter().map(|r| r.history_date).collect();
+            assert_eq!(dates[..2], [first, sixties]);
+            let now = dates[2];
+
+            // After 2038, where MariaDB's TIMESTAMP stops, and past what the
+            // backend stores: as of the latest record.
+            let later = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2050, 6, 1, 12, 0, 0).unwrap();
+            let end = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+            let cases = [(first, "first"), (sixties, "sixties"), (now, "now"), (later, "now"), (last, "now"), (end, "now")];
+            for (date, status) in cases {
+                assert_eq!(Order::as_of(&mut *conn, &order.id, date).unwrap().status, status, "{date}");
+                let all = Order::all_as_of(&mut *conn, date).unwrap();
+                assert_eq!(all.iter().map(|o| o.status.as_str()).collect::<Vec<_>>(), [status], "{date}");
+            }
+            assert_eq!(Order::record_as_of(&mut *conn, &order.id, end).unwrap().history_date, now);
+            let state: Vec<HistoricalOrder> = Order::state_as_of(end)
+                .select(HistoricalOrder::as_select())
+                .load(&mut *conn)
+                .unwrap();
+            assert_eq!(state.iter().map(|r| r.history_date).collect::<Vec<_>>(), [now]);
+        }
+
+        #[test]
+        fn history_dates_outside_the_backend_range_are_refused_before_anything_is_written() {
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let (first, last) = date_range();
+            let micro = chrono::Duration::microseconds(1);
+            let outside = [
+                first.checked_sub_signed(micro),
+                last.checked_add_signed(micro),
+                Some(chrono::DateTime::<chrono::Utc>::MIN_UTC),
+                Some(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+                    .filter(|max| max.date_naive() > last.date_naive()),
+            ];
+            for date in outside.into_iter().flatten() {
+                let ctx = HistoryContext::new().at(date);
+                let err = Order::create_with_history(&mut *conn, &NewOrder::new("new", 1.0), &ctx)
+                    .unwrap_err();
+                assert!(
+                    matches!(
+                        err,
+                        HistoryError::DateOutOfRange { date: refused, dialect, min, max, .. }
+                            if refused == date && dialect == DIALECT && (min, max) == (first, last)
+                    ),
+                    "{date}: {err:?}"
+                );
+                assert_eq!(row_count(&mut conn), (0, 0), "{date}");
+            }
+        }
     };
 }
 

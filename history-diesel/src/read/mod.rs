@@ -19,12 +19,12 @@ use diesel::query_builder::QueryFragment;
 use diesel::query_dsl::methods::{FilterDsl, OrderDsl};
 use diesel::serialize::ToSql;
 use diesel::sql_types::SingleValue;
-use diesel::sql_types::{HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{HasSqlType, Nullable, Text};
 use diesel::{RunQueryDsl, SelectableHelper, Table};
-use history_core::sql_types::UtcTimestamp;
+use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 pub use self::diff::{Diff, DiffOptions, FieldChange};
-use self::sql::{Direction, Neighbour, OneRecord, SetReason};
+use self::sql::{Direction, Neighbour, OneRecord, SetReason, UpTo};
 pub use self::sql::{NewestFirst, ObjectIs, StateAt};
 use crate::context::{check_reason, HistoryContext};
 use crate::write::sql::{ForUpdate, KeyIn, Rows, SelectWhere};
@@ -112,7 +112,7 @@ where
     SelectBy<M, DB>: QueryFragment<DB>,
     SelectBy<M::Record, DB>: QueryFragment<DB>,
     DB: WriteBackend<M>
-        + HasSqlType<Timestamp>
+        + HasSqlType<HistoryDate>
         + HasSqlType<Text>
         + HasSqlType<KeySqlType<M>>
         + HasSqlType<HistoryKeySqlType<M>>
@@ -123,7 +123,7 @@ where
     KeySqlType<M>: SingleValue,
     DB: QueryMetadata<KeySqlType<M>>,
     HistoryIdOf<M>: ToSql<HistoryKeySqlType<M>, DB>,
-    UtcTimestamp: ToSql<Timestamp, DB>,
+    UtcTimestamp: ToSql<HistoryDate, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
 {
     fn one_record<C>(
@@ -136,7 +136,7 @@ where
     where
         C: LoadConnection<Backend = Self>,
     {
-        let at_most = at_most.map(UtcTimestamp::new);
+        let at_most = at_most.map(UpTo::new);
         let neighbour = neighbour.map(|(date, history_id)| Neighbour {
             date: UtcTimestamp::new(date),
             history_id,

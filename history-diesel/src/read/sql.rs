@@ -15,11 +15,11 @@ use diesel::backend::Backend;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{Bool, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{Bool, HasSqlType, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
-use history_core::sql_types::UtcTimestamp;
+use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
-use crate::{columns, HistoricalRecords, HistoryTableSpec, HistoryType};
+use crate::{columns, Dialect, HistoricalRecords, HistoryBackend, HistoryTableSpec, HistoryType};
 
 /// The SQL type of a model's primary key.
 type KeySqlType<M> = crate::write::KeySqlType<M>;
@@ -100,11 +100,35 @@ impl<M: HistoricalRecords, DB: Backend> QueryFragment<DB> for NewestFirst<M> {
     }
 }
 
+/// A read's upper bound on `history_date`, cut to the latest date each
+/// backend stores: no record is later, so the answer is the same, while the
+/// bound itself would compare wrongly past it (SQLite compares the text of a
+/// five-digit year as less than any four-digit one; MySQL takes a `DATETIME`
+/// after 9999 as NULL). The state query is built before its backend is
+/// known, so the bound is kept for each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpTo([UtcTimestamp; Dialect::ALL.len()]);
+
+impl UpTo {
+    pub(crate) fn new(at: chrono::DateTime<chrono::Utc>) -> Self {
+        let at = UtcTimestamp::new(at);
+        UpTo(
+            Dialect::ALL.map(|dialect| UtcTimestamp(at.0.min(*dialect.history_date_range().end()))),
+        )
+    }
+
+    /// The bound to send to `dialect`.
+    pub(crate) fn on(&self, dialect: Dialect) -> &UtcTimestamp {
+        let index = Dialect::ALL.iter().position(|each| *each == dialect);
+        &self.0[index.expect("Dialect::ALL lists every dialect")]
+    }
+}
+
 /// The latest record of each object at a time: `history_date <= t` and no
 /// later record of the same object up to `t`, optionally without the
 /// objects whose latest record is a deletion.
 pub struct StateAt<M> {
-    at: UtcTimestamp,
+    at: UpTo,
     alive_only: bool,
     model: PhantomData<M>,
 }
@@ -112,7 +136,7 @@ pub struct StateAt<M> {
 impl<M> StateAt<M> {
     pub(crate) fn new(at: chrono::DateTime<chrono::Utc>, alive_only: bool) -> Self {
         StateAt {
-            at: UtcTimestamp::new(at),
+            at: UpTo::new(at),
             alive_only,
             model: PhantomData,
         }
@@ -122,15 +146,16 @@ impl<M> StateAt<M> {
 impl<M, DB> QueryFragment<DB> for StateAt<M>
 where
     M: HistoricalRecords,
-    DB: Backend + HasSqlType<Timestamp>,
-    UtcTimestamp: ToSql<Timestamp, DB>,
+    DB: HistoryBackend + HasSqlType<HistoryDate>,
+    UtcTimestamp: ToSql<HistoryDate, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         let spec = &M::HISTORY_TABLE;
         let table = spec.history_table;
+        let at = self.at.on(DB::DIALECT);
         column(&mut out, table, columns::HISTORY_DATE)?;
         out.push_sql(" <= ");
-        out.push_bind_param::<Timestamp, UtcTimestamp>(&self.at)?;
+        out.push_bind_param::<HistoryDate, UtcTimestamp>(at)?;
         if self.alive_only {
             out.push_sql(" AND ");
             column(&mut out, table, columns::HISTORY_TYPE)?;
@@ -151,7 +176,7 @@ where
         }
         column(&mut out, LATER, columns::HISTORY_DATE)?;
         out.push_sql(" <= ");
-        out.push_bind_param::<Timestamp, UtcTimestamp>(&self.at)?;
+        out.push_bind_param::<HistoryDate, UtcTimestamp>(at)?;
         out.push_sql(" AND ");
         push_follows(&mut out, LATER, table, Direction::OldestFirst)?;
         out.push_sql(")");
@@ -248,7 +273,7 @@ pub(crate) struct Neighbour<'q, HId> {
 /// Diesel caches its statement by type.
 pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: u8> {
     pub(crate) id: &'q M::Id,
-    pub(crate) at_most: Option<UtcTimestamp>,
+    pub(crate) at_most: Option<UpTo>,
     pub(crate) neighbour: Option<Neighbour<'q, HId>>,
     pub(crate) direction: Direction,
     pub(crate) selection: S,
@@ -258,10 +283,10 @@ pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: 
 impl<M, HId, HST, S, DB, const SHAPE: u8> QueryFragment<DB> for OneRecord<'_, M, HId, HST, S, SHAPE>
 where
     M: HistoricalRecords,
-    DB: Backend + HasSqlType<KeySqlType<M>> + HasSqlType<Timestamp> + HasSqlType<HST>,
+    DB: HistoryBackend + HasSqlType<KeySqlType<M>> + HasSqlType<HistoryDate> + HasSqlType<HST>,
     M::Id: ToSql<KeySqlType<M>, DB>,
     HId: ToSql<HST, DB>,
-    UtcTimestamp: ToSql<Timestamp, DB>,
+    UtcTimestamp: ToSql<HistoryDate, DB>,
     S: QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
@@ -279,7 +304,7 @@ where
             out.push_sql(" AND ");
             column(&mut out, table, columns::HISTORY_DATE)?;
             out.push_sql(" <= ");
-            out.push_bind_param::<Timestamp, UtcTimestamp>(at)?;
+            out.push_bind_param::<HistoryDate, UtcTimestamp>(at.on(DB::DIALECT))?;
         }
         if let Some(neighbour) = &self.neighbour {
             // date < ? OR (date = ? AND id < ?), newest first (`>` oldest first).
@@ -290,11 +315,11 @@ where
             out.push_sql(" AND (");
             column(&mut out, table, columns::HISTORY_DATE)?;
             out.push_sql(cmp);
-            out.push_bind_param::<Timestamp, UtcTimestamp>(&neighbour.date)?;
+            out.push_bind_param::<HistoryDate, UtcTimestamp>(&neighbour.date)?;
             out.push_sql(" OR (");
             column(&mut out, table, columns::HISTORY_DATE)?;
             out.push_sql(" = ");
-            out.push_bind_param::<Timestamp, UtcTimestamp>(&neighbour.date)?;
+            out.push_bind_param::<HistoryDate, UtcTimestamp>(&neighbour.date)?;
             out.push_sql(" AND ");
             column(&mut out, table, columns::HISTORY_ID)?;
             out.push_sql(cmp);

@@ -14,9 +14,9 @@ use diesel::dsl::AsSelect as SelectBy;
 use diesel::expression::{AppearsOnTable, Expression, QueryMetadata, Selectable};
 use diesel::query_builder::{AsChangeset, QueryFragment};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, BoolOrNullableBool, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, BoolOrNullableBool, HasSqlType, Nullable, Text};
 use diesel::{Insertable, RunQueryDsl, SelectableHelper, Table};
-use history_core::sql_types::UtcTimestamp;
+use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 use self::sql::{
     DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, Names, RecordHistory, RecordsOf, Rows,
@@ -189,7 +189,7 @@ where
     UserIdOf<M>: Clone + PartialEq + 'static,
     Option<UserIdOf<M>>: ToSql<Nullable<M::UserIdSqlType>, DB>,
     DB: HistoryBackend
-        + HasSqlType<Timestamp>
+        + HasSqlType<HistoryDate>
         + HasSqlType<Text>
         + HasSqlType<BigInt>
         + HasSqlType<KeySqlType<M>>
@@ -198,7 +198,7 @@ where
         + QueryMetadata<SelectBy<M, DB>>
         + 'static,
     SelectBy<M, DB>: QueryFragment<DB>,
-    UtcTimestamp: ToSql<Timestamp, DB>,
+    UtcTimestamp: ToSql<HistoryDate, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
     i64: ToSql<BigInt, DB>,
     KeySqlType<M>: diesel::sql_types::SingleValue,
@@ -218,7 +218,7 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         let total = batches.iter().flatten().map(|(_, count)| count).sum();
-        let metas = HistoryContext::metas_for(contexts, spec, 0, total, now)?;
+        let metas = HistoryContext::metas_for(contexts, spec, DB::DIALECT, 0, total, now)?;
         if let Some(meta) = one_statement_meta(DB::DIALECT, &metas) {
             // Each statement inserts its rows and their records at once; the
             // batches share one transaction, without savepoints.
@@ -298,7 +298,14 @@ where
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
         let ids: Vec<M::Id> = models.iter().map(M::history_key).collect();
-        let metas = HistoryContext::metas_for(contexts, &M::HISTORY_TABLE, offset, ids.len(), now)?;
+        let metas = HistoryContext::metas_for(
+            contexts,
+            &M::HISTORY_TABLE,
+            DB::DIALECT,
+            offset,
+            ids.len(),
+            now,
+        )?;
         record_grouped::<M, C>(conn, &ids, &metas, HistoryType::Created)
     }
 
@@ -314,7 +321,7 @@ where
         Ch: QueryFragment<Self>,
     {
         let spec = &M::HISTORY_TABLE;
-        let meta = ctx.meta_for(spec, Utc::now())?;
+        let meta = ctx.meta_for(spec, DB::DIALECT, Utc::now())?;
         if let Some(meta) = one_statement_meta(DB::DIALECT, std::slice::from_ref(&meta)) {
             // The UPDATE's RETURNING rows are the values after the update.
             let meta = hooked_meta::<M>(HistoryType::Changed, meta)?;
@@ -381,7 +388,7 @@ where
         // and Diesel's connections count matched rows (CLIENT_FOUND_ROWS), so
         // no `SELECT .. FOR UPDATE` is needed to learn which rows it touched.
         let spec = &M::HISTORY_TABLE;
-        let meta = ctx.meta_for(spec, Utc::now())?;
+        let meta = ctx.meta_for(spec, DB::DIALECT, Utc::now())?;
         atomic(conn, |conn| {
             let matched = UpdateWhere {
                 spec,
@@ -407,7 +414,7 @@ where
         W: QueryFragment<Self>,
     {
         let spec = &M::HISTORY_TABLE;
-        let meta = ctx.meta_for(spec, Utc::now())?;
+        let meta = ctx.meta_for(spec, DB::DIALECT, Utc::now())?;
         if let Some(meta) = one_statement_meta(DB::DIALECT, std::slice::from_ref(&meta)) {
             // The DELETE's RETURNING rows are the values before the delete.
             let meta = hooked_meta::<M>(HistoryType::Deleted, meta)?;
@@ -459,7 +466,7 @@ where
         let spec = &M::HISTORY_TABLE;
         let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
         let ids = ids.as_slice();
-        let metas = HistoryContext::metas_for(contexts, spec, offset, ids.len(), now)?;
+        let metas = HistoryContext::metas_for(contexts, spec, DB::DIALECT, offset, ids.len(), now)?;
         atomic(conn, |conn| {
             // Lock the rows and check they all exist: the upsert below must
             // never create one.
@@ -500,7 +507,7 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
-        let metas = HistoryContext::metas_for(ctx, spec, 0, ids.len(), now)?;
+        let metas = HistoryContext::metas_for(ctx, spec, DB::DIALECT, 0, ids.len(), now)?;
         atomic(conn, |conn| {
             Upsert {
                 spec,
@@ -867,9 +874,9 @@ trait RecordBackend<M: HistoricalRecords>: HistoryBackend {
 impl<M, DB> RecordBackend<M> for DB
 where
     M: HistoricalRecords,
-    DB: HistoryBackend + HasSqlType<Timestamp> + HasSqlType<Text> + HasSqlType<M::UserIdSqlType>,
+    DB: HistoryBackend + HasSqlType<HistoryDate> + HasSqlType<Text> + HasSqlType<M::UserIdSqlType>,
     M::UserIdSqlType: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
-    UtcTimestamp: ToSql<Timestamp, DB>,
+    UtcTimestamp: ToSql<HistoryDate, DB>,
     Option<UserIdOf<M>>: ToSql<Nullable<M::UserIdSqlType>, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
     DB: HasSqlType<KeySqlType<M>> + QueryMetadata<SelectBy<M::Record, DB>> + 'static,

@@ -12,9 +12,9 @@ use std::marker::PhantomData;
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{HasSqlType, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
-use history_core::sql_types::UtcTimestamp;
+use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 use crate::context::HistoryMeta;
 use crate::{columns, Dialect, HistoryBackend, HistoryTableSpec, HistoryType};
@@ -110,10 +110,10 @@ pub(crate) struct WithUserSqlType<N, UST>(pub(crate) N, pub(crate) PhantomData<U
 
 impl<DB, W, U, UST> QueryFragment<DB> for WithUserSqlType<RecordHistory<'_, W, U>, UST>
 where
-    DB: Backend + HasSqlType<Timestamp> + HasSqlType<Text> + HasSqlType<UST>,
+    DB: Backend + HasSqlType<HistoryDate> + HasSqlType<Text> + HasSqlType<UST>,
     UST: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
     W: QueryFragment<DB>,
-    UtcTimestamp: ToSql<Timestamp, DB>,
+    UtcTimestamp: ToSql<HistoryDate, DB>,
     Option<U>: ToSql<Nullable<UST>, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
 {
@@ -176,15 +176,16 @@ fn push_record_date<'b, DB, U>(
     meta: &'b HistoryMeta<U>,
 ) -> QueryResult<()>
 where
-    DB: Backend + HasSqlType<Timestamp>,
-    UtcTimestamp: ToSql<Timestamp, DB>,
+    DB: Backend + HasSqlType<HistoryDate>,
+    UtcTimestamp: ToSql<HistoryDate, DB>,
 {
     if let Some(clock) = dialect.database_clock().filter(|_| !meta.explicit) {
         out.push_sql(clock);
         return Ok(());
     }
-    let date =
-        |out: &mut AstPass<'_, 'b, DB>| out.push_bind_param::<Timestamp, UtcTimestamp>(&meta.date);
+    let date = |out: &mut AstPass<'_, 'b, DB>| {
+        out.push_bind_param::<HistoryDate, UtcTimestamp>(&meta.date)
+    };
     let (before, after) = dialect.after_instant();
     out.push_sql(dialect.greatest());
     out.push_sql("(");
