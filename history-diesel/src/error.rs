@@ -83,6 +83,17 @@ pub enum HistoryError {
         /// The latest date it stores.
         max: chrono::DateTime<chrono::Utc>,
     },
+    /// MySQL reports no keys of the rows an `INSERT` creates, so the create
+    /// reads them back by the keys its input binds, or by the
+    /// `AUTO_INCREMENT` values MySQL hands out; an input whose keys are
+    /// neither (an SQL expression, bound keys mixed with generated ones) is
+    /// refused before anything is written.
+    UnknownKeys {
+        /// The model written.
+        model: &'static str,
+        /// Why the keys cannot be known.
+        detail: String,
+    },
     /// A bulk input contradicts itself or the table (a key twice, a key
     /// that already exists).
     Conflict {
@@ -143,6 +154,9 @@ impl fmt::Display for HistoryError {
                 "history date {date} of {model} is outside what {} stores ({min} to {max})",
                 dialect.name()
             ),
+            HistoryError::UnknownKeys { model, detail } => {
+                write!(f, "cannot tell which {model} rows the insert creates: {detail}")
+            }
             HistoryError::Conflict { model, detail } => {
                 write!(f, "conflicting input for {model}: {detail}")
             }

@@ -277,7 +277,7 @@ fn mysql_types_round_trip_and_keep_their_column_types() {
 fn bulk_create_statements(_rows: usize, batches: usize) -> usize {
     4 * batches
 }
-/// Bulk create of rows without defaultable fields, per batch: `DO LAST_INSERT_ID(0)`, INSERT, SELECT back, history.
+/// Bulk create of rows without defaultable fields, per batch: `SELECT LAST_INSERT_ID(0), ..`, INSERT, SELECT back, history.
 const BATCH_STATEMENTS: usize = 4;
 const UPDATE_STATEMENTS: usize = 3;
 /// `save_with_history`: UPDATE by key (it locks the row), history.
@@ -561,4 +561,249 @@ fn wait_for_a_lock_wait(conn: &mut MysqlConnection, id: i64) {
     .load(conn)
     .unwrap();
     panic!("connection {id} came to wait for no lock within 30 s; sessions: {sessions:#?}");
+}
+
+diesel::table! {
+    books (isbn) {
+        isbn -> Text,
+        title -> Text,
+    }
+}
+
+/// A text key the caller chooses: MySQL generates nothing to read back by.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, HistoricalRecords)]
+#[diesel(table_name = books, primary_key(isbn))]
+pub struct Book {
+    pub isbn: String,
+    pub title: String,
+}
+
+diesel::table! {
+    reviews (order_id) {
+        order_id -> Integer,
+        body -> Text,
+    }
+}
+
+/// An integer key that is a foreign key, without AUTO_INCREMENT.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, HistoricalRecords)]
+#[diesel(table_name = reviews, primary_key(order_id))]
+pub struct Review {
+    pub order_id: i32,
+    pub body: String,
+}
+
+/// An order whose key is bound when given, else left to AUTO_INCREMENT.
+#[derive(Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrderMaybeWithId<'a> {
+    pub id: Option<i32>,
+    pub status: &'a str,
+    pub total: f64,
+    pub customer_notes: &'a str,
+    pub internal_notes: &'a str,
+}
+
+const KEYS_DDL: &str = r#"
+CREATE TABLE books (isbn VARCHAR(32) PRIMARY KEY, title TEXT NOT NULL);
+CREATE TABLE reviews (order_id INTEGER PRIMARY KEY, body TEXT NOT NULL, FOREIGN KEY (order_id) REFERENCES orders (id));
+"#;
+
+fn create_key_tables(conn: &mut Conn) {
+    create_tables(conn);
+    conn.batch_execute(KEYS_DDL).unwrap();
+    for spec in [Book::HISTORY_TABLE, Review::HISTORY_TABLE] {
+        conn.batch_execute(&spec.up_sql(DIALECT)).unwrap();
+    }
+}
+
+/// `(key, kind)` of every record of a table, by key then history id.
+fn keys_and_kinds<K: Ord>(records: impl IntoIterator<Item = (K, HistoryType)>) -> Vec<(K, String)> {
+    let mut seen: Vec<(K, String)> = records
+        .into_iter()
+        .map(|(key, kind)| (key, kind.as_str().to_owned()))
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    seen
+}
+
+#[test]
+fn text_keys_create_and_read_back_only_their_own_rows() {
+    use history_diesel::{BulkOptions, HistoryContext, WriteWithHistory};
+    let mut conn = connect();
+    create_key_tables(&mut conn);
+    // A string compared with a number is a number to MySQL: `old-key` is 0.
+    conn.batch_execute("INSERT INTO books VALUES ('old-key', 'Old')")
+        .unwrap();
+    let book = |isbn: &str| Book {
+        isbn: isbn.into(),
+        title: format!("Title {isbn}"),
+    };
+    let ctx = HistoryContext::new();
+
+    let created = Book::create_with_history(&mut *conn, book("5-new"), &ctx).unwrap();
+    assert_eq!(created, book("5-new"));
+    let many = [book("9-b"), book("0-a"), book("old-2")];
+    let bulk =
+        Book::bulk_create_with_history(&mut *conn, &many, &ctx, BulkOptions::default()).unwrap();
+    assert_eq!(bulk, many, "the rows as stored, in input order");
+
+    let records: Vec<HistoricalBook> = historical_books::table
+        .select(HistoricalBook::as_select())
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(
+        keys_and_kinds(records.iter().map(|r| (r.isbn.clone(), r.history_type))),
+        [
+            ("0-a".to_owned(), "+".to_owned()),
+            ("5-new".to_owned(), "+".to_owned()),
+            ("9-b".to_owned(), "+".to_owned()),
+            ("old-2".to_owned(), "+".to_owned()),
+        ]
+    );
+    assert!(records
+        .iter()
+        .all(|r| r.title == format!("Title {}", r.isbn)));
+}
+
+#[test]
+fn explicit_integer_keys_create_on_a_table_without_auto_increment() {
+    use history_diesel::{BulkOptions, HistoryContext, WriteWithHistory};
+    let mut conn = connect();
+    create_key_tables(&mut conn);
+    let ctx = HistoryContext::new();
+    let orders: Vec<NewOrder<'_>> = (0..3).map(|_| NewOrder::new("new", 1.0)).collect();
+    Order::bulk_create_with_history(&mut *conn, &orders, &ctx, BulkOptions::default()).unwrap();
+    let review = |order_id: i32| Review {
+        order_id,
+        body: format!("review of {order_id}"),
+    };
+
+    assert_eq!(
+        Review::create_with_history(&mut *conn, review(2), &ctx).unwrap(),
+        review(2)
+    );
+    let many = [review(3), review(1)];
+    let bulk =
+        Review::bulk_create_with_history(&mut *conn, &many, &ctx, BulkOptions::default()).unwrap();
+    assert_eq!(bulk, many);
+
+    let records: Vec<HistoricalReview> = historical_reviews::table
+        .select(HistoricalReview::as_select())
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(
+        keys_and_kinds(records.iter().map(|r| (r.order_id, r.history_type))),
+        [
+            (1, "+".to_owned()),
+            (2, "+".to_owned()),
+            (3, "+".to_owned())
+        ]
+    );
+    assert!(records
+        .iter()
+        .all(|r| r.body == format!("review of {}", r.order_id)));
+}
+
+#[test]
+fn a_deleted_id_is_created_again_on_an_auto_increment_table() {
+    use history_diesel::{HistoryContext, WriteWithHistory};
+    let mut conn = connect();
+    create_tables(&mut conn);
+    let ctx = HistoryContext::new();
+    let first = Order::create_with_history(&mut *conn, &NewOrder::new("first", 1.0), &ctx).unwrap();
+    Order::create_with_history(&mut *conn, &NewOrder::new("second", 2.0), &ctx).unwrap();
+    first.delete_with_history(&mut *conn, &ctx).unwrap();
+
+    let again = Order {
+        status: "again".into(),
+        ..first.clone()
+    };
+    assert_eq!(
+        Order::create_with_history(&mut *conn, &again, &ctx).unwrap(),
+        again
+    );
+    let records: Vec<HistoricalOrder> = historical_orders::table
+        .filter(historical_orders::id.eq(first.id))
+        .order(historical_orders::history_id)
+        .select(HistoricalOrder::as_select())
+        .load(&mut *conn)
+        .unwrap();
+    let seen: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.history_type.as_str(), r.status.as_str()))
+        .collect();
+    assert_eq!(seen, [("+", "first"), ("-", "first"), ("+", "again")]);
+}
+
+#[test]
+fn bulk_create_reads_back_its_rows_when_auto_increment_steps_by_two() {
+    use history_diesel::{BulkOptions, HistoryContext, WriteWithHistory};
+    let mut conn = connect();
+    create_tables(&mut conn);
+    conn.batch_execute("SET SESSION auto_increment_increment = 2")
+        .unwrap();
+    let ctx = HistoryContext::new();
+    let one = Order::create_with_history(&mut *conn, &NewOrder::new("one", 1.0), &ctx).unwrap();
+    // Another writer's row with a key between the steps to come.
+    conn.batch_execute(
+        "INSERT INTO orders (id, status, total, customer_notes, internal_notes) VALUES (6, 'other', 0, '', '')",
+    )
+    .unwrap();
+    let rows = [
+        NewOrder::new("a", 1.0),
+        NewOrder::new("b", 2.0),
+        NewOrder::new("c", 3.0),
+    ];
+    let bulk =
+        Order::bulk_create_with_history(&mut *conn, &rows, &ctx, BulkOptions::default()).unwrap();
+    let created: Vec<(i32, &str)> = bulk.iter().map(|o| (o.id, o.status.as_str())).collect();
+    assert_eq!(created, [(7, "a"), (9, "b"), (11, "c")]);
+
+    let records: Vec<HistoricalOrder> = historical_orders::table
+        .order(historical_orders::history_id)
+        .select(HistoricalOrder::as_select())
+        .load(&mut *conn)
+        .unwrap();
+    let recorded: Vec<(i32, &str)> = records.iter().map(|r| (r.id, r.status.as_str())).collect();
+    assert_eq!(recorded, [(one.id, "one"), (7, "a"), (9, "b"), (11, "c")]);
+}
+
+#[test]
+fn keys_the_read_back_cannot_know_are_refused_before_anything_is_written() {
+    use diesel::dsl::sql;
+    use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
+    let mut conn = connect();
+    create_tables(&mut conn);
+    let ctx = HistoryContext::new();
+    let maybe = |id| NewOrderMaybeWithId {
+        id,
+        status: "new",
+        total: 1.0,
+        customer_notes: "",
+        internal_notes: "",
+    };
+    // Bound and generated keys in one statement: the generated ones need
+    // not be consecutive.
+    let mixed = [maybe(Some(50)), maybe(None)];
+    let err = Order::bulk_create_with_history(&mut *conn, &mixed, &ctx, BulkOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, HistoryError::UnknownKeys { .. }), "{err:?}");
+    // A key computed by the database.
+    let computed = (
+        orders::id.eq(sql::<diesel::sql_types::Integer>("40 + 2")),
+        orders::status.eq("new"),
+        orders::total.eq(1.0),
+        orders::customer_notes.eq(""),
+        orders::internal_notes.eq(""),
+    );
+    let err = Order::create_with_history(&mut *conn, computed, &ctx).unwrap_err();
+    assert!(matches!(err, HistoryError::UnknownKeys { .. }), "{err:?}");
+
+    let count: i64 = orders::table.count().get_result(&mut *conn).unwrap();
+    let records: i64 = historical_orders::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!((count, records), (0, 0));
 }

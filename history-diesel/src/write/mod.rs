@@ -3,6 +3,8 @@
 //! (before, for a delete). What each call costs per backend is documented on
 //! [`WriteWithHistory`].
 
+#[cfg(feature = "mysql")]
+mod mysql;
 pub(crate) mod sql;
 
 use std::marker::PhantomData;
@@ -19,8 +21,8 @@ use diesel::{Insertable, RunQueryDsl, SelectableHelper, Table};
 use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 use self::sql::{
-    DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, Names, RecordHistory, RecordsOf, Rows,
-    SelectKeys, SelectWhere, UpdateWhere, Upsert, WithHistory, WithUserSqlType,
+    DeleteWhere, Fixed, InsertValues, KeyIn, Names, RecordHistory, RecordsOf, Rows, SelectKeys,
+    SelectWhere, UpdateWhere, Upsert, WithHistory, WithUserSqlType,
 };
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
@@ -267,7 +269,7 @@ where
                         return Err(HistoryError::Conflict {
                             model: spec.model,
                             detail: format!(
-                                "inserted {count} rows but found {} by their keys; on MySQL the key must be AUTO_INCREMENT",
+                                "inserted {count} rows but found {} by their keys",
                                 inserted.len()
                             ),
                         });
@@ -564,7 +566,9 @@ where
     <C::Backend as ReadBackBackend<M>>::insert_returning(conn, values, count)
 }
 
-/// Inserting and reading back the new rows, behind one bound.
+/// Inserting and reading back the new rows, behind one bound: PostgreSQL
+/// and SQLite return them from the `INSERT` itself; MySQL reads them back
+/// by their keys (see `mysql.rs`).
 trait ReadBackBackend<M>: diesel::backend::Backend {
     fn insert_returning<C, V>(
         conn: &mut C,
@@ -576,53 +580,47 @@ trait ReadBackBackend<M>: diesel::backend::Backend {
         V: QueryFragment<Self>;
 }
 
-impl<M, DB> ReadBackBackend<M> for DB
-where
-    M: HistoricalRecords + Selectable<DB> + FromSqlRow<SelectionSqlType<M, DB>, DB> + 'static,
-    M::SelectExpression: QueryFragment<DB>,
-    SelectionSqlType<M, DB>: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
-    SelectBy<M, DB>: QueryFragment<DB>,
-    DB: HistoryBackend + HasSqlType<BigInt> + QueryMetadata<SelectBy<M, DB>> + 'static,
-    i64: ToSql<BigInt, DB>,
-{
-    fn insert_returning<C, V>(conn: &mut C, values: V, count: usize) -> Result<Vec<M>, HistoryError>
-    where
-        C: LoadConnection<Backend = Self>,
-        V: QueryFragment<Self>,
-    {
-        let spec = &M::HISTORY_TABLE;
-        if DB::DIALECT == Dialect::Mysql {
-            // No RETURNING: read the new rows back by their auto-increment keys.
-            // The reset makes a table without one fail the caller's count check
-            // instead of matching rows of an earlier insert.
-            Fixed("DO LAST_INSERT_ID(0)").execute(conn)?;
-            InsertValues::<V, SelectBy<M, DB>> {
-                spec,
-                values,
-                returning: None,
-            }
-            .execute(conn)
-            .map_err(|err| conflict(spec, err))?;
-            Ok(Rows::<_, SelectBy<M, DB>>::of(SelectWhere {
-                from: spec.source_table,
-                selection: M::as_select(),
-                filter: LastInserted {
+#[allow(unused_macros)] // unused with the mysql feature alone
+macro_rules! read_back_by_returning {
+    ($backend:ty) => {
+        impl<M> ReadBackBackend<M> for $backend
+        where
+            M: HistoricalRecords
+                + Selectable<$backend>
+                + FromSqlRow<SelectionSqlType<M, $backend>, $backend>
+                + 'static,
+            M::SelectExpression: QueryFragment<$backend>,
+            SelectionSqlType<M, $backend>:
+                diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+            SelectBy<M, $backend>: QueryFragment<$backend>,
+            $backend: QueryMetadata<SelectBy<M, $backend>>,
+        {
+            fn insert_returning<C, V>(
+                conn: &mut C,
+                values: V,
+                _count: usize,
+            ) -> Result<Vec<M>, HistoryError>
+            where
+                C: LoadConnection<Backend = Self>,
+                V: QueryFragment<Self>,
+            {
+                let spec = &M::HISTORY_TABLE;
+                Rows::<_, SelectBy<M, $backend>>::of(InsertValues {
                     spec,
-                    count: count as i64,
-                },
-            })
-            .load::<M>(conn)?)
-        } else {
-            Rows::<_, SelectBy<M, DB>>::of(InsertValues {
-                spec,
-                values,
-                returning: Some(M::as_select()),
-            })
-            .load::<M>(conn)
-            .map_err(|err| conflict(spec, err))
+                    values,
+                    returning: Some(M::as_select()),
+                })
+                .load::<M>(conn)
+                .map_err(|err| conflict(spec, err))
+            }
         }
-    }
+    };
 }
+
+#[cfg(feature = "sqlite")]
+read_back_by_returning!(diesel::sqlite::Sqlite);
+#[cfg(feature = "postgres")]
+read_back_by_returning!(diesel::pg::Pg);
 
 /// Records `kind` for rows with these keys, each with its metadata (one
 /// entry for all, or one per row): one statement per distinct metadata and
@@ -1096,9 +1094,9 @@ where
 ///
 /// | write | PostgreSQL | SQLite | MySQL |
 /// |---|---|---|---|
-/// | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | `DO LAST_INSERT_ID(0)`, `INSERT`, `SELECT`, history, in a transaction |
+/// | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | key left to `AUTO_INCREMENT`: `SELECT LAST_INSERT_ID(0), ..`, `INSERT`, `SELECT`, history; key bound: `INSERT`, `SELECT`, history; in a transaction |
 /// | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history; `save_with_history`: `UPDATE`, history |
-/// | bulk create | 1 CTE per batch | Diesel's `INSERT .. RETURNING` of the batch + 1 history per batch: 2 per batch when the `Insertable` has no defaultable fields, else one `INSERT` per row (see [`InsertRows`]) | 4 per batch |
+/// | bulk create | 1 CTE per batch | Diesel's `INSERT .. RETURNING` of the batch + 1 history per batch: 2 per batch when the `Insertable` has no defaultable fields, else one `INSERT` per row (see [`InsertRows`]) | 4 per batch (3 with bound keys) |
 /// | bulk update | key check `FOR UPDATE`, multi-row upsert, history per batch | the same (no `FOR UPDATE`) | the same |
 ///
 /// A statement-per-write call runs without a transaction of its own when it
@@ -1162,6 +1160,11 @@ where
 pub trait WriteWithHistory: HistoricalRecords {
     /// Inserts one row and records a `+`. Returns the row as stored, with
     /// database defaults filled in.
+    ///
+    /// MySQL reports no keys of inserted rows, so there the key must be
+    /// bound by `new` or left to `AUTO_INCREMENT` (a key given as an SQL
+    /// expression is [`HistoryError::UnknownKeys`], before anything is
+    /// written); the row is read back by it.
     fn create_with_history<C, N>(
         conn: &mut C,
         new: N,
@@ -1185,6 +1188,13 @@ pub trait WriteWithHistory: HistoricalRecords {
     /// Inserts many rows, `batch_size` per statement, and records a `+` for
     /// each; all in one transaction. A key that repeats or already exists
     /// fails the whole call with [`HistoryError::Conflict`].
+    ///
+    /// On MySQL the rows of one statement either all bind their keys or all
+    /// leave them to `AUTO_INCREMENT`, whose values one statement takes in
+    /// steps of `auto_increment_increment`; a mix, or a multi-row statement
+    /// of generated keys under `innodb_autoinc_lock_mode = 2` (interleaved,
+    /// where they need not be consecutive), is [`HistoryError::UnknownKeys`]
+    /// before anything is written: use `batch_size: 1` there.
     fn bulk_create_with_history<'r, C, N, R>(
         conn: &mut C,
         rows: &'r [N],

@@ -535,34 +535,7 @@ where
     }
 }
 
-/// MySQL: the rows the last multi-row `INSERT` created, by their
-/// auto-increment keys (`LAST_INSERT_ID()` is the first; a simple insert
-/// takes consecutive values).
-pub(crate) struct LastInserted {
-    pub(crate) spec: &'static HistoryTableSpec,
-    pub(crate) count: i64,
-}
-
-impl<DB> QueryFragment<DB> for LastInserted
-where
-    DB: Backend + HasSqlType<diesel::sql_types::BigInt>,
-    i64: ToSql<diesel::sql_types::BigInt, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let key = |out: &mut AstPass<'_, 'b, DB>| -> QueryResult<()> {
-            out.push_identifier(self.spec.source_table)?;
-            out.push_sql(".");
-            out.push_identifier(self.spec.primary_key[0])
-        };
-        key(&mut out)?;
-        out.push_sql(" >= LAST_INSERT_ID() AND ");
-        key(&mut out)?;
-        out.push_sql(" < LAST_INSERT_ID() + ");
-        out.push_bind_param::<diesel::sql_types::BigInt, i64>(&self.count)
-    }
-}
-
-/// A statement of fixed text (`DO LAST_INSERT_ID(0)`).
+/// A statement of fixed text.
 pub(crate) struct Fixed(pub(crate) &'static str);
 
 impl<DB: Backend> QueryFragment<DB> for Fixed {
@@ -572,7 +545,7 @@ impl<DB: Backend> QueryFragment<DB> for Fixed {
     }
 }
 
-dynamic_query_id!(UpdateWhere<C, W>, DeleteWhere<W>, SelectKeys<W>, InsertValues<V, S>, SelectWhere<S, W>, LastInserted<>, Fixed<>);
+dynamic_query_id!(UpdateWhere<C, W>, DeleteWhere<W>, SelectKeys<W>, InsertValues<V, S>, SelectWhere<S, W>, Fixed<>);
 
 /// PostgreSQL: a data write and its history records in one statement, a
 /// data-modifying CTE:
