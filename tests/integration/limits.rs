@@ -257,6 +257,14 @@ macro_rules! limits_suite {
                 .load(&mut *conn)
                 .unwrap();
             assert_eq!(state.iter().map(|r| r.history_date).collect::<Vec<_>>(), [now]);
+
+            // Before what the backend stores: nothing yet.
+            let micro = chrono::Duration::microseconds(1);
+            for before in [first - micro, chrono::DateTime::<chrono::Utc>::MIN_UTC] {
+                let answer = Order::as_of(&mut *conn, &order.id, before);
+                assert!(matches!(answer, Err(HistoryError::NotCreatedYet { .. })), "{before}: {answer:?}");
+                assert_eq!(Order::all_as_of(&mut *conn, before).unwrap(), [], "{before}");
+            }
         }
 
         #[test]

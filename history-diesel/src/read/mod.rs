@@ -24,7 +24,7 @@ use diesel::{RunQueryDsl, SelectableHelper, Table};
 use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 pub use self::diff::{Diff, DiffOptions, FieldChange};
-use self::sql::{Direction, Neighbour, OneRecord, SetReason, UpTo};
+use self::sql::{up_to, Direction, Neighbour, OneRecord, SetReason};
 pub use self::sql::{NewestFirst, ObjectIs, StateAt};
 use crate::context::{check_reason, HistoryContext};
 use crate::write::sql::{ForUpdate, KeyIn, Rows, SelectWhere};
@@ -136,7 +136,11 @@ where
     where
         C: LoadConnection<Backend = Self>,
     {
-        let at_most = at_most.map(UpTo::new);
+        let at_most = match at_most.map(|at| up_to(DB::DIALECT, at)) {
+            // Before the first date the backend stores: no record.
+            Some(None) => return Ok(None),
+            bound => bound.flatten(),
+        };
         let neighbour = neighbour.map(|(date, history_id)| Neighbour {
             date: UtcTimestamp::new(date),
             history_id,

@@ -100,27 +100,33 @@ impl<M: HistoricalRecords, DB: Backend> QueryFragment<DB> for NewestFirst<M> {
     }
 }
 
-/// A read's upper bound on `history_date`, cut to the latest date each
-/// backend stores: no record is later, so the answer is the same, while the
+/// A read's upper bound on `history_date` as `dialect` compares it: cut to
+/// the latest date the backend stores, since no record is later and the
 /// bound itself would compare wrongly past it (SQLite compares the text of a
 /// five-digit year as less than any four-digit one; MySQL takes a `DATETIME`
-/// after 9999 as NULL). The state query is built before its backend is
-/// known, so the bound is kept for each.
+/// after 9999 as NULL). `None` before the first date it stores, where no
+/// record can be and the bound may not even be sent (PostgreSQL refuses it,
+/// Diesel cannot send a negative year to MySQL).
+pub(crate) fn up_to(dialect: Dialect, at: chrono::DateTime<chrono::Utc>) -> Option<UtcTimestamp> {
+    let range = dialect.history_date_range();
+    let at = UtcTimestamp::new(at).0;
+    (at >= *range.start()).then(|| UtcTimestamp(at.min(*range.end())))
+}
+
+/// [`up_to`] for every dialect: the state query is built before its
+/// backend is known.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct UpTo([UtcTimestamp; Dialect::ALL.len()]);
+struct UpTo([Option<UtcTimestamp>; Dialect::ALL.len()]);
 
 impl UpTo {
-    pub(crate) fn new(at: chrono::DateTime<chrono::Utc>) -> Self {
-        let at = UtcTimestamp::new(at);
-        UpTo(
-            Dialect::ALL.map(|dialect| UtcTimestamp(at.0.min(*dialect.history_date_range().end()))),
-        )
+    fn new(at: chrono::DateTime<chrono::Utc>) -> Self {
+        UpTo(Dialect::ALL.map(|dialect| up_to(dialect, at)))
     }
 
     /// The bound to send to `dialect`.
-    pub(crate) fn on(&self, dialect: Dialect) -> &UtcTimestamp {
+    fn on(&self, dialect: Dialect) -> Option<&UtcTimestamp> {
         let index = Dialect::ALL.iter().position(|each| *each == dialect);
-        &self.0[index.expect("Dialect::ALL lists every dialect")]
+        self.0[index.expect("Dialect::ALL lists every dialect")].as_ref()
     }
 }
 
@@ -152,7 +158,12 @@ where
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         let spec = &M::HISTORY_TABLE;
         let table = spec.history_table;
-        let at = self.at.on(DB::DIALECT);
+        let Some(at) = self.at.on(DB::DIALECT) else {
+            // Before the backend's first date: no record. Cached by its text
+            // like every other shape of this node.
+            out.push_sql("1 = 0");
+            return Ok(());
+        };
         column(&mut out, table, columns::HISTORY_DATE)?;
         out.push_sql(" <= ");
         out.push_bind_param::<HistoryDate, UtcTimestamp>(at)?;
@@ -273,7 +284,7 @@ pub(crate) struct Neighbour<'q, HId> {
 /// Diesel caches its statement by type.
 pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: u8> {
     pub(crate) id: &'q M::Id,
-    pub(crate) at_most: Option<UpTo>,
+    pub(crate) at_most: Option<UtcTimestamp>,
     pub(crate) neighbour: Option<Neighbour<'q, HId>>,
     pub(crate) direction: Direction,
     pub(crate) selection: S,
@@ -283,7 +294,7 @@ pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: 
 impl<M, HId, HST, S, DB, const SHAPE: u8> QueryFragment<DB> for OneRecord<'_, M, HId, HST, S, SHAPE>
 where
     M: HistoricalRecords,
-    DB: HistoryBackend + HasSqlType<KeySqlType<M>> + HasSqlType<HistoryDate> + HasSqlType<HST>,
+    DB: Backend + HasSqlType<KeySqlType<M>> + HasSqlType<HistoryDate> + HasSqlType<HST>,
     M::Id: ToSql<KeySqlType<M>, DB>,
     HId: ToSql<HST, DB>,
     UtcTimestamp: ToSql<HistoryDate, DB>,
@@ -304,7 +315,7 @@ where
             out.push_sql(" AND ");
             column(&mut out, table, columns::HISTORY_DATE)?;
             out.push_sql(" <= ");
-            out.push_bind_param::<HistoryDate, UtcTimestamp>(at.on(DB::DIALECT))?;
+            out.push_bind_param::<HistoryDate, UtcTimestamp>(at)?;
         }
         if let Some(neighbour) = &self.neighbour {
             // date < ? OR (date = ? AND id < ?), newest first (`>` oldest first).
