@@ -50,7 +50,10 @@ impl HistoryTableSpec {
             history_id_definition(dialect, self.history_id)
         ));
         for column in self.columns {
-            // Primary-key columns lead the per-object index.
+            // Primary-key columns lead the per-object index. The others take
+            // the widest type of their family (LONGTEXT, not TEXT, on MySQL):
+            // a history column must hold whatever its source column holds,
+            // and the spec knows the Rust type, not the source's width.
             let indexed = self.is_primary_key(column.name);
             lines.push(format!(
                 "{} {}{}",

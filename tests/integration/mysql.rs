@@ -684,9 +684,12 @@ fn explicit_integer_keys_create_on_a_table_without_auto_increment() {
         review(2)
     );
     let many = [review(3), review(1)];
+    let seen = count_statements(&mut conn);
     let bulk =
         Review::bulk_create_with_history(&mut *conn, &many, &ctx, BulkOptions::default()).unwrap();
     assert_eq!(bulk, many);
+    // Bound keys need no AUTO_INCREMENT reset: INSERT, SELECT back, history.
+    assert_eq!(seen.lock().unwrap().len(), 3, "{:?}", seen.lock().unwrap());
 
     let records: Vec<HistoricalReview> = historical_reviews::table
         .select(HistoricalReview::as_select())
