@@ -152,22 +152,35 @@ impl Dialect {
         first.and_hms_opt(0, 0, 0).expect("midnight")..=last_micro(last)
     }
 
-    /// The column type for a tracked column.
+    /// The column type for a tracked column (or `history_user_id`).
     ///
     /// A history column must hold every value its source column holds, and
-    /// the derive knows only the Rust type, so unindexed text and binary take
-    /// the widest type of each backend. `indexed` asks for a type MySQL can
-    /// index: MySQL cannot index `LONGTEXT` or `LONGBLOB` without a prefix
-    /// length, so indexed text and binary columns become `VARCHAR(255)` and
-    /// `VARBINARY(255)` there.
-    pub fn column_type(self, ty: ColumnType, indexed: bool) -> &'static str {
+    /// the derive knows only the Rust type, so text and binary take the
+    /// widest type of each backend, indexed or not (MySQL indexes them by a
+    /// prefix: [`Dialect::index_prefix`]).
+    pub fn column_type(self, ty: ColumnType) -> &'static str {
         match ty {
             ColumnType::Raw(raw) => raw,
-            ColumnType::Kind(kind) => self.kind_type(kind, indexed),
+            ColumnType::Kind(kind) => self.kind_type(kind),
         }
     }
 
-    fn kind_type(self, kind: SqlKind, indexed: bool) -> &'static str {
+    /// The length of the prefix an index keeps of a column of this type,
+    /// where the backend indexes only a prefix.
+    ///
+    /// MySQL cannot index `LONGTEXT` or `LONGBLOB` whole. 255 characters
+    /// (1020 bytes in utf8mb4) tell nearly every key apart and leave room for
+    /// `history_date` and `history_id` in InnoDB's 3072-byte index entries;
+    /// equal prefixes cost a comparison of the whole values, not a wrong row.
+    pub fn index_prefix(self, ty: ColumnType) -> Option<u32> {
+        match (self, ty) {
+            (Dialect::Mysql, ColumnType::Kind(SqlKind::Text | SqlKind::Binary)) => Some(255),
+            // A stated type is indexed as stated.
+            (_, ColumnType::Raw(_) | ColumnType::Kind(_)) => None,
+        }
+    }
+
+    fn kind_type(self, kind: SqlKind) -> &'static str {
         use Dialect::*;
         use SqlKind::*;
         match (self, kind) {
@@ -181,14 +194,12 @@ impl Dialect {
             (Postgres, Double) => "DOUBLE PRECISION",
             (_, Double) => "DOUBLE",
             (_, Bool) => "BOOLEAN",
-            (Mysql, Text) if indexed => "VARCHAR(255)",
             // MySQL's TEXT stops at 64 KiB, and MariaDB's `INSERT .. SELECT`
             // from a LONGTEXT column wraps a longer value silently, even in
             // strict mode: LONGTEXT (4 GiB) holds whatever the source holds.
             (Mysql, Text) => "LONGTEXT",
             (_, Text) => "TEXT",
             (Postgres, Binary) => "BYTEA",
-            (Mysql, Binary) if indexed => "VARBINARY(255)",
             // As for text: BLOB stops at 64 KiB, LONGBLOB at 4 GiB.
             (Mysql, Binary) => "LONGBLOB",
             (_, Binary) => "BLOB",
@@ -256,10 +267,15 @@ mod tests {
     }
 
     #[test]
-    fn mysql_indexes_only_bounded_text() {
+    fn mysql_indexes_the_widest_text_by_a_prefix() {
         let text = ColumnType::Kind(SqlKind::Text);
-        assert_eq!(Dialect::Mysql.column_type(text, true), "VARCHAR(255)");
-        assert_eq!(Dialect::Mysql.column_type(text, false), "LONGTEXT");
-        assert_eq!(Dialect::Postgres.column_type(text, true), "TEXT");
+        assert_eq!(Dialect::Mysql.column_type(text), "LONGTEXT");
+        assert_eq!(Dialect::Mysql.index_prefix(text), Some(255));
+        assert_eq!(
+            Dialect::Mysql.index_prefix(ColumnType::Raw("VARCHAR(20)")),
+            None
+        );
+        assert_eq!(Dialect::Postgres.column_type(text), "TEXT");
+        assert_eq!(Dialect::Postgres.index_prefix(text), None);
     }
 }

@@ -50,15 +50,14 @@ impl HistoryTableSpec {
             history_id_definition(dialect, self.history_id)
         ));
         for column in self.columns {
-            // Primary-key columns lead the per-object index. The others take
-            // the widest type of their family (LONGTEXT, not TEXT, on MySQL):
-            // a history column must hold whatever its source column holds,
-            // and the spec knows the Rust type, not the source's width.
-            let indexed = self.is_primary_key(column.name);
+            // The widest type of the column's family (LONGTEXT, not TEXT, on
+            // MySQL), key or not: a history column must hold whatever its
+            // source column holds, and the spec knows the Rust type, not the
+            // source's width.
             lines.push(format!(
                 "{} {}{}",
                 dialect.quote(column.name),
-                dialect.column_type(column.ty, indexed),
+                dialect.column_type(column.ty),
                 if column.nullable { "" } else { " NOT NULL" }
             ));
         }
@@ -79,7 +78,7 @@ impl HistoryTableSpec {
         lines.push(format!(
             "{} {}",
             dialect.quote(HISTORY_USER_ID),
-            dialect.column_type(ColumnType::Kind(self.user_id), true)
+            dialect.column_type(ColumnType::Kind(self.user_id))
         ));
         lines.push(format!(
             "{} {}",
@@ -111,7 +110,16 @@ impl HistoryTableSpec {
         for (suffix, columns) in indexes {
             let columns = columns
                 .iter()
-                .map(|column| dialect.quote(column))
+                .map(|column| {
+                    let quoted = dialect.quote(column);
+                    match self
+                        .column_type(column)
+                        .and_then(|ty| dialect.index_prefix(ty))
+                    {
+                        Some(prefix) => format!("{quoted}({prefix})"),
+                        None => quoted,
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             let _ = writeln!(
@@ -121,6 +129,15 @@ impl HistoryTableSpec {
             );
         }
         sql
+    }
+
+    /// The type of a tracked column or of `history_user_id`; `None` for the
+    /// other history columns, whose types are fixed.
+    fn column_type(&self, name: &str) -> Option<ColumnType> {
+        match self.column(name) {
+            Some(column) => Some(column.ty),
+            None => (name == HISTORY_USER_ID).then_some(ColumnType::Kind(self.user_id)),
+        }
     }
 
     /// `DROP TABLE` for the history table (its indexes go with it).
@@ -166,7 +183,7 @@ fn change_reason_type(dialect: Dialect, column: ChangeReasonColumn) -> String {
         // Unbounded means the widest text of the backend, as for a tracked
         // text column (MySQL's TEXT would stop at 64 KiB).
         ChangeReasonColumn::Text => dialect
-            .column_type(ColumnType::Kind(SqlKind::Text), false)
+            .column_type(ColumnType::Kind(SqlKind::Text))
             .to_owned(),
     }
 }

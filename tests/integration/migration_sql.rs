@@ -83,9 +83,13 @@ CREATE INDEX "historical_orders_history_user_id_idx" ON "historical_orders" ("hi
 }
 
 #[test]
-fn mysql_indexes_a_text_primary_key_as_varchar() {
+fn mysql_indexes_a_text_primary_key_by_a_prefix() {
     let up = Tag::history_migration(Dialect::Mysql).up;
-    assert!(up.contains("`code` VARCHAR(255) NOT NULL,"), "{up}");
+    assert!(up.contains("`code` LONGTEXT NOT NULL,"), "{up}");
+    assert!(
+        up.contains("(`code`(255), `history_date`, `history_id`);"),
+        "{up}"
+    );
     assert!(up.contains("`label` LONGTEXT NOT NULL,"), "{up}");
     assert!(up.contains("`history_change_reason` LONGTEXT\n"), "{up}");
     assert!(

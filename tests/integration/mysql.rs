@@ -100,11 +100,11 @@ const ORDER_HISTORY_COLUMNS: [(&str, &str); 9] = [
 
 const TAG_HISTORY_COLUMNS: [(&str, &str); 7] = [
     ("history_id", "binary(16)"),
-    ("code", "varchar(255)"),
+    ("code", "longtext"),
     ("label", "longtext"),
     ("history_date", "datetime(6)"),
     ("history_type", "char(1)"),
-    ("history_user_id", "varchar(255)"),
+    ("history_user_id", "longtext"),
     ("history_change_reason", "longtext"),
 ];
 
@@ -809,4 +809,54 @@ fn keys_the_read_back_cannot_know_are_refused_before_anything_is_written() {
         .get_result(&mut *conn)
         .unwrap();
     assert_eq!((count, records), (0, 0));
+}
+
+diesel::table! {
+    long_keys (code) {
+        code -> Text,
+        label -> Text,
+    }
+}
+
+/// A text key and a text user id longer than 255 characters.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, HistoricalRecords)]
+#[diesel(table_name = long_keys, primary_key(code))]
+#[history(user_id_type = String)]
+pub struct LongKey {
+    pub code: String,
+    pub label: String,
+}
+
+#[test]
+fn keys_and_user_ids_longer_than_255_characters_reach_history_whole() {
+    use history_diesel::{HistoryContext, ReadHistory, WriteWithHistory};
+    let mut conn = connect();
+    conn.batch_execute(
+        "CREATE TABLE long_keys (code VARCHAR(600) PRIMARY KEY, label TEXT NOT NULL)",
+    )
+    .unwrap();
+    conn.batch_execute(&LongKey::HISTORY_TABLE.up_sql(DIALECT))
+        .unwrap();
+    // Outside strict mode MySQL cuts a value too long for its column and
+    // only warns: the history would lose the object's key.
+    conn.batch_execute("SET SESSION sql_mode = ''").unwrap();
+    let (code, user) = ("k".repeat(600), "u".repeat(300));
+    let row = LongKey {
+        code: code.clone(),
+        label: "long".into(),
+    };
+    let ctx = HistoryContext::new().user(user.clone());
+    LongKey::create_with_history(&mut *conn, row.clone(), &ctx).unwrap();
+
+    let records: Vec<HistoricalLongKey> =
+        LongKey::history_of(code.clone()).load(&mut *conn).unwrap();
+    let seen: Vec<(usize, Option<usize>)> = records
+        .iter()
+        .map(|r| (r.code.len(), r.history_user_id.as_ref().map(String::len)))
+        .collect();
+    assert_eq!(seen, [(600, Some(300))]);
+    assert_eq!(
+        LongKey::as_of(&mut *conn, &code, chrono::Utc::now()).unwrap(),
+        row
+    );
 }
