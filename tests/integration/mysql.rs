@@ -860,3 +860,42 @@ fn keys_and_user_ids_longer_than_255_characters_reach_history_whole() {
         row
     );
 }
+
+diesel::table! {
+    codes (code) {
+        code -> Text,
+    }
+}
+
+/// Nothing but a bound key: a batch carries one bind per row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, HistoricalRecords)]
+#[diesel(table_name = codes, primary_key(code))]
+pub struct Code {
+    pub code: String,
+}
+
+#[test]
+fn a_batch_of_bound_keys_reads_back_as_many_rows_as_one_statement_binds() {
+    use history_diesel::{BulkOptions, HistoryContext, WriteWithHistory};
+    let mut conn = connect();
+    conn.batch_execute("CREATE TABLE codes (code VARCHAR(16) PRIMARY KEY)")
+        .unwrap();
+    conn.batch_execute(&Code::HISTORY_TABLE.up_sql(DIALECT))
+        .unwrap();
+    // More rows than half the 65,535 binds of a statement, in one batch.
+    let rows: Vec<Code> = (0..40_000)
+        .rev()
+        .map(|i| Code {
+            code: format!("c{i:05}"),
+        })
+        .collect();
+    let options = BulkOptions { batch_size: 40_000 };
+    let created =
+        Code::bulk_create_with_history(&mut *conn, &rows, &HistoryContext::new(), options).unwrap();
+    assert_eq!(created, rows, "every row, in input order");
+    let records: i64 = historical_codes::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(records, 40_000);
+}

@@ -189,9 +189,11 @@ fn is_integer(ty: MysqlType) -> bool {
     )
 }
 
-/// `SELECT selection FROM source WHERE .. ORDER BY ..`: the rows one insert
-/// created, in the order it inserted them. By bound keys:
-/// `key IN (?, ..) ORDER BY FIELD(key, ?, ..)`. By generated ones: the
+/// `SELECT selection FROM source ..`: the rows one insert created, in the
+/// order it inserted them. By bound keys, each sent once (a batch may carry
+/// as many keys as a statement carries binds): `INNER JOIN (SELECT ? AS key,
+/// 0 AS position UNION ALL SELECT ?, 1 ..) ON .. ORDER BY position`. By
+/// generated ones: the
 /// values `AUTO_INCREMENT` handed out from `LAST_INSERT_ID()` on, one step of
 /// `@@auto_increment_increment` apart, which are consecutive for a simple
 /// insert outside the interleaved lock mode; never 0, which means this insert
@@ -219,28 +221,42 @@ where
         self.selection.walk_ast(out.reborrow())?;
         out.push_sql(" FROM ");
         out.push_identifier(spec.source_table)?;
-        out.push_sql(" WHERE ");
         match self.keys {
             InsertedKeys::Bound(ids) => {
-                let push_ids = |out: &mut AstPass<'_, 'b, Mysql>| -> QueryResult<()> {
-                    for (i, id) in ids.iter().enumerate() {
-                        if i > 0 {
-                            out.push_sql(", ");
-                        }
-                        out.push_bind_param::<ST, RawKey>(id)?;
+                // Each key bound once, with its position in the input: a
+                // join on the key, ordered by the position.
+                out.push_sql(" INNER JOIN (");
+                for (position, id) in ids.iter().enumerate() {
+                    if position > 0 {
+                        out.push_sql(" UNION ALL ");
                     }
-                    Ok(())
-                };
+                    out.push_sql("SELECT ");
+                    out.push_bind_param::<ST, RawKey>(id)?;
+                    if position == 0 {
+                        out.push_sql(" AS ");
+                        out.push_identifier(INPUT_KEY)?;
+                        out.push_sql(", 0 AS ");
+                        out.push_identifier(INPUT_POSITION)?;
+                    } else {
+                        out.push_sql(", ");
+                        out.push_sql(&position.to_string());
+                    }
+                }
+                out.push_sql(") AS ");
+                out.push_identifier(INPUT)?;
+                out.push_sql(" ON ");
                 key(&mut out)?;
-                out.push_sql(" IN (");
-                push_ids(&mut out)?;
-                out.push_sql(") ORDER BY FIELD(");
-                key(&mut out)?;
-                out.push_sql(", ");
-                push_ids(&mut out)?;
-                out.push_sql(")");
+                out.push_sql(" = ");
+                out.push_identifier(INPUT)?;
+                out.push_sql(".");
+                out.push_identifier(INPUT_KEY)?;
+                out.push_sql(" ORDER BY ");
+                out.push_identifier(INPUT)?;
+                out.push_sql(".");
+                out.push_identifier(INPUT_POSITION)?;
             }
             InsertedKeys::Generated(rows) => {
+                out.push_sql(" WHERE ");
                 key(&mut out)?;
                 out.push_sql(" IN (LAST_INSERT_ID()");
                 for step in 1..*rows {
@@ -255,6 +271,11 @@ where
         Ok(())
     }
 }
+
+/// The derived table of bound keys and its columns.
+const INPUT: &str = "history_inserted";
+const INPUT_KEY: &str = "history_key";
+const INPUT_POSITION: &str = "history_position";
 
 impl<S, ST> QueryId for InsertedRows<'_, S, ST> {
     type QueryId = ();
