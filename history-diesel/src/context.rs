@@ -68,7 +68,11 @@ impl<U> HistoryContext<U> {
     /// change: a date before the object's latest record is stored just after
     /// it (one microsecond later; one millisecond on SQLite), and a date in
     /// the future is refused with [`HistoryError::DateInFuture`] before
-    /// anything is written. Import an object's versions oldest first.
+    /// anything is written. Import an object's versions oldest first. A date
+    /// before the first one the backend stores
+    /// ([`Dialect::history_date_range`]: 1000-01-01 on MySQL, year 0 on
+    /// SQLite, 4714 BC on PostgreSQL) is refused with
+    /// [`HistoryError::DateOutOfRange`], also before anything is written.
     pub fn at(mut self, date: DateTime<Utc>) -> Self {
         self.date = Some(date);
         self
