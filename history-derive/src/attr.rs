@@ -185,10 +185,10 @@ impl FieldAttrs {
             } else if keyword == &symbol::DB_TYPE {
                 let lit = eq_value(keyword, value, "db_type = \"VARCHAR(64)\"", |tokens| {
                     let lit = syn::parse2::<LitStr>(tokens)?;
-                    if lit.value().trim().is_empty() {
-                        return Err(syn::Error::new(lit.span(), "the column type is empty"));
+                    match column_type_problem(&lit.value()) {
+                        Some(problem) => Err(syn::Error::new(lit.span(), problem)),
+                        None => Ok(lit),
                     }
-                    Ok(lit)
                 })?;
                 this.db_type.set(cx, keyword, lit);
             }
@@ -393,6 +393,53 @@ fn parse_ident_list(tokens: TokenStream) -> syn::Result<Vec<Ident>> {
     Ok(list.into_iter().collect())
 }
 
+/// Why `db_type` is not one column type, if it is not. The text is pasted
+/// into every migration as it stands, so anything beyond one type expression
+/// (a second column, a statement separator, a comment hiding the rest of the
+/// line) would change the DDL itself: only the characters of type names,
+/// lengths and enum lists pass, with balanced parentheses and quotes.
+fn column_type_problem(ty: &str) -> Option<String> {
+    if ty.trim().is_empty() {
+        return Some("the column type is empty".to_owned());
+    }
+    if ty.contains(';') {
+        return Some("the column type contains `;`, which would end the statement".to_owned());
+    }
+    if ty.contains("--") || ty.contains("/*") {
+        return Some("the column type contains an SQL comment".to_owned());
+    }
+    let (mut depth, mut quoted) = (0_usize, false);
+    for ch in ty.chars() {
+        match ch {
+            '\'' => quoted = !quoted,
+            // Enum values are free text, up to their closing quote.
+            _ if quoted => {}
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                return Some("the column type closes a `)` it did not open".to_owned())
+            }
+            ')' => depth -= 1,
+            ',' if depth == 0 => return Some(
+                "the column type has a `,` outside parentheses: that would start another column"
+                    .to_owned(),
+            ),
+            ch if ch.is_ascii_alphanumeric() || " _,[]".contains(ch) => {}
+            ch => {
+                return Some(format!(
+                    "the column type contains `{ch}`, which no column type needs"
+                ))
+            }
+        }
+    }
+    if quoted {
+        return Some("the column type leaves a quote open".to_owned());
+    }
+    if depth > 0 {
+        return Some("the column type leaves a `(` open".to_owned());
+    }
+    None
+}
+
 fn parse_history_id(tokens: TokenStream) -> syn::Result<HistoryIdKind> {
     let ident = syn::parse2::<Ident>(tokens.clone())
         .map_err(|_| syn::Error::new_spanned(&tokens, "expected `integer` or `uuid`"))?;
@@ -445,4 +492,41 @@ fn parse_change_reason(tokens: TokenStream) -> syn::Result<ChangeReason> {
         }
     }
     syn::parse2::<Reason>(tokens).map(|reason| reason.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_type_problem;
+
+    #[test]
+    fn db_type_accepts_one_type_expression() {
+        for ty in [
+            "VARCHAR(64)",
+            "DOUBLE PRECISION",
+            "NUMERIC(10, 2)",
+            "ENUM('new', 'paid or not')",
+            "TEXT[]",
+            "timestamp_tz",
+        ] {
+            assert_eq!(column_type_problem(ty), None, "{ty}");
+        }
+    }
+
+    #[test]
+    fn db_type_refuses_anything_that_changes_the_ddl() {
+        for ty in [
+            "",
+            "TEXT; DROP TABLE orders",
+            "TEXT -- rest",
+            "TEXT /* rest */",
+            "TEXT, extra INTEGER",
+            "TEXT) , (",
+            "VARCHAR(64",
+            "ENUM('a)",
+            "TEXT\nNOT NULL",
+            "TEXT DEFAULT \"x\"",
+        ] {
+            assert!(column_type_problem(ty).is_some(), "{ty:?}");
+        }
+    }
 }
