@@ -186,6 +186,15 @@ impl Model {
             }
         };
 
+        if let [_, _, ..] = primary_key_fields.as_slice() {
+            let keys = &primary_key_fields;
+            cx.error_with_help(
+                quote!(#(#keys)*),
+                "composite primary keys are not supported yet",
+                "history records, reads and writes match a row by one key column",
+            );
+        }
+
         let tracked = tracked_fields(cx, &attrs, &field_names, &primary_key_fields);
 
         let model_fields: Vec<ModelField> = all_fields

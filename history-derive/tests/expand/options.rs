@@ -79,24 +79,21 @@ const _: () = {
         type Record = LineItemVersion;
         type Table = crate::schema::line_items::table;
         type HistoryTable = line_item_versions::table;
-        type HistoryPrimaryKey = (
-            line_item_versions::order_id,
-            line_item_versions::position,
-        );
+        type HistoryPrimaryKey = line_item_versions::order_id;
         type TrackedColumns = (
             line_item_versions::order_id,
             line_item_versions::position,
             line_item_versions::stock_code,
             line_item_versions::payload,
         );
-        type Id = (i32, i16);
+        type Id = i32;
         type UserIdSqlType = ::diesel::sql_types::Text;
         type Hooks = ();
         const HISTORY_TABLE: ::history_diesel::__private::HistoryTableSpec = ::history_diesel::__private::HistoryTableSpec {
             model: "LineItem",
             source_table: "line_items",
             history_table: "line_item_versions",
-            primary_key: &["order_id", "position"],
+            primary_key: &["order_id"],
             columns: &[
                 ::history_diesel::__private::ColumnSpec {
                     name: "order_id",
@@ -136,7 +133,7 @@ const _: () = {
             skip_unchanged: false,
         };
         fn history_primary_key() -> Self::HistoryPrimaryKey {
-            (line_item_versions::order_id, line_item_versions::position)
+            line_item_versions::order_id
         }
         fn tracked_columns() -> Self::TrackedColumns {
             (
@@ -147,10 +144,7 @@ const _: () = {
             )
         }
         fn history_key(&self) -> Self::Id {
-            (
-                ::core::clone::Clone::clone(&self.order_id),
-                ::core::clone::Clone::clone(&self.position),
-            )
+            ::core::clone::Clone::clone(&self.order_id)
         }
     }
     #[automatically_derived]
@@ -219,10 +213,7 @@ const _: () = {
         fn object_id(
             &self,
         ) -> <LineItem as ::history_diesel::__private::HistoricalRecords>::Id {
-            (
-                ::core::clone::Clone::clone(&self.order_id),
-                ::core::clone::Clone::clone(&self.position),
-            )
+            ::core::clone::Clone::clone(&self.order_id)
         }
         fn to_model(&self, live: ::core::option::Option<&LineItem>) -> LineItem {
             LineItem {
