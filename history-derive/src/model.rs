@@ -160,40 +160,54 @@ impl Model {
         }
         let field_names: Vec<&Ident> = all_fields.iter().map(|(ident, ..)| ident).collect();
 
-        // Primary key: `#[diesel(primary_key(...))]` or `id`.
+        // Primary key: the columns of `#[diesel(primary_key(...))]`, or `id`.
+        // Diesel's derives name key columns, not fields, so a renamed key
+        // field (`#[diesel(column_name = id)] order_id`) is found by its column.
+        let column_of = |(ident, _, _, diesel_field): &(Ident, _, _, DieselField)| {
+            diesel_field
+                .column_name
+                .clone()
+                .unwrap_or_else(|| ident.clone())
+        };
+        let key_field = |column: &Ident| {
+            all_fields
+                .iter()
+                .find(|field| column_of(field) == *column)
+                .map(|(ident, ..)| ident.clone())
+        };
         let primary_key_fields: Vec<Ident> = match &diesel.primary_key {
             Some(keys) => {
-                for key in keys {
-                    if !field_names.contains(&key) {
-                        cx.error_spanned_by(
-                            key,
-                            format!("no field `{key}` in `{}` for the primary key", input.ident),
-                        );
-                    }
-                }
-                keys.clone()
-            }
-            None if field_names.iter().any(|name| *name == "id") => vec![format_ident!("id")],
-            None => {
-                if named.is_some() {
+                if let [_, _, ..] = keys.as_slice() {
                     cx.error_with_help(
-                        &input.ident,
-                        format!("`{}` has no primary key", input.ident),
-                        "add a field `id` or `#[diesel(primary_key(field, ...))]`",
+                        quote!(#(#keys)*),
+                        "composite primary keys are not supported yet",
+                        "history records, reads and writes match a row by one key column",
                     );
                 }
-                Vec::new()
+                keys.iter()
+                    .filter_map(|key| {
+                        let field = key_field(key);
+                        if field.is_none() {
+                            unknown_key_column(cx, key, &input.ident, &all_fields);
+                        }
+                        field
+                    })
+                    .collect()
             }
+            None => match key_field(&format_ident!("id")) {
+                Some(field) => vec![field],
+                None => {
+                    if named.is_some() {
+                        cx.error_with_help(
+                            &input.ident,
+                            format!("`{}` has no primary key", input.ident),
+                            "add a field on the column `id`, or `#[diesel(primary_key(column, ...))]`",
+                        );
+                    }
+                    Vec::new()
+                }
+            },
         };
-
-        if let [_, _, ..] = primary_key_fields.as_slice() {
-            let keys = &primary_key_fields;
-            cx.error_with_help(
-                quote!(#(#keys)*),
-                "composite primary keys are not supported yet",
-                "history records, reads and writes match a row by one key column",
-            );
-        }
 
         let tracked = tracked_fields(cx, &attrs, &field_names, &primary_key_fields);
 
@@ -333,6 +347,28 @@ impl Model {
                 .cloned()
                 .unwrap_or_else(|| syn::parse_quote!(())),
         })
+    }
+}
+
+/// A `primary_key(...)` entry no field's column answers to; a field of that
+/// name (whose column was renamed) gets its column named in the help.
+fn unknown_key_column(
+    cx: &Ctxt,
+    key: &Ident,
+    model: &Ident,
+    fields: &[(Ident, &syn::Field, FieldAttrs, DieselField)],
+) {
+    let message = format!("no field with column name `{key}` in `{model}` for the primary key");
+    let renamed = fields.iter().find_map(|(ident, _, _, diesel_field)| {
+        diesel_field.column_name.as_ref().filter(|_| ident == key)
+    });
+    match renamed {
+        Some(column) => cx.error_with_help(
+            key,
+            message,
+            format!("`primary_key(...)` names columns, as Diesel does: the field `{key}` is the column `{column}`, so write `primary_key({column})`"),
+        ),
+        None => cx.error_spanned_by(key, message),
     }
 }
 

@@ -6,6 +6,7 @@
 mod hygiene;
 mod migration_sql;
 mod models;
+mod names;
 mod reads;
 mod support;
 mod writes;

@@ -365,6 +365,7 @@ macro_rules! backend_suite {
 
         crate::writes::write_suite!();
         crate::reads::read_suite!();
+        crate::names::names_suite!();
 
         #[test]
         fn down_migration_drops_the_history_table() {
