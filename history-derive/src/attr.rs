@@ -80,6 +80,7 @@ pub struct ContainerAttrs {
 pub struct FieldAttrs {
     pub sql_type: Attr<Type>,
     pub db_type: Attr<LitStr>,
+    pub sql_name: Attr<LitStr>,
 }
 
 /// The `#[diesel(...)]` options of the struct the derive reads.
@@ -172,6 +173,7 @@ impl FieldAttrs {
         let mut this = FieldAttrs {
             sql_type: Attr::none(symbol::SQL_TYPE),
             db_type: Attr::none(symbol::DB_TYPE),
+            sql_name: Attr::none(symbol::SQL_NAME),
         };
         for_each_history_option(cx, attrs, symbol::FIELD_OPTIONS, |keyword, value| {
             if keyword == &symbol::SQL_TYPE {
@@ -191,6 +193,15 @@ impl FieldAttrs {
                     }
                 })?;
                 this.db_type.set(cx, keyword, lit);
+            } else if keyword == &symbol::SQL_NAME {
+                let lit = eq_value(keyword, value, "sql_name = \"type\"", |tokens| {
+                    let lit = syn::parse2::<LitStr>(tokens)?;
+                    if lit.value().is_empty() {
+                        return Err(syn::Error::new(lit.span(), "the column name is empty"));
+                    }
+                    Ok(lit)
+                })?;
+                this.sql_name.set(cx, keyword, lit);
             }
             Ok(())
         });

@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type, Visibility};
 
@@ -55,6 +56,9 @@ pub struct Field {
     pub column: Ident,
     /// Whether the field carried `#[diesel(column_name = ...)]`.
     pub renamed: bool,
+    /// `#[history(sql_name = "...")]`: the column's `#[sql_name]` in its
+    /// `table!`, repeated for the history table's.
+    pub sql_name: Option<LitStr>,
     pub sql_type: SqlType,
     /// The field is an `Option`: the column accepts NULL.
     pub nullable: bool,
@@ -251,6 +255,7 @@ impl Model {
                 ident: ident.clone(),
                 ty: field.ty.clone(),
                 renamed: diesel_field.column_name.is_some(),
+                sql_name: options.sql_name.get().cloned(),
                 column,
                 sql_type,
                 nullable,
@@ -293,7 +298,8 @@ impl Model {
             );
         }
 
-        let table_name = table_path.as_ref()?.segments.last()?.ident.clone();
+        // `r#select` is the table `select`, as in Diesel's `table!`.
+        let table_name = table_path.as_ref()?.segments.last()?.ident.unraw();
         if let Some(history_table) = attrs.table_name.get() {
             if *history_table == table_name {
                 cx.error_with_help(

@@ -34,8 +34,9 @@ pub const CONTAINER_OPTIONS: &[Symbol] = &[
 // `#[history(...)]` on a field.
 pub const SQL_TYPE: Symbol = Symbol("sql_type");
 pub const DB_TYPE: Symbol = Symbol("db_type");
+pub const SQL_NAME: Symbol = Symbol("sql_name");
 
-pub const FIELD_OPTIONS: &[Symbol] = &[SQL_TYPE, DB_TYPE];
+pub const FIELD_OPTIONS: &[Symbol] = &[SQL_TYPE, DB_TYPE, SQL_NAME];
 
 // `#[diesel(...)]` options the derive reads (Diesel validates them itself).
 pub const PRIMARY_KEY: Symbol = Symbol("primary_key");

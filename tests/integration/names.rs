@@ -29,6 +29,61 @@ pub struct NewKeyedOrder<'a> {
     pub status: &'a str,
 }
 
+diesel::table! {
+    #[sql_name = "order items"]
+    order_items (id) {
+        id -> Integer,
+        #[sql_name = "type"]
+        kind -> Text,
+        quantity -> Integer,
+    }
+}
+
+/// A table and a column whose SQL names are not their Rust names.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Identifiable,
+    AsChangeset,
+    Insertable,
+    HistoricalRecords,
+)]
+#[diesel(table_name = order_items)]
+pub struct OrderItem {
+    pub id: i32,
+    #[history(sql_name = "type")]
+    pub kind: String,
+    pub quantity: i32,
+}
+
+diesel::table! {
+    r#select (id) {
+        id -> Integer,
+        r#type -> Text,
+    }
+}
+
+/// Raw identifiers: the SQL names are `select` and `type`.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Identifiable,
+    AsChangeset,
+    Insertable,
+    HistoricalRecords,
+)]
+#[diesel(table_name = r#select)]
+pub struct Selection {
+    pub id: i32,
+    pub r#type: String,
+}
+
 /// An auto-assigned integer primary key, in each dialect's words.
 pub fn serial_key(dialect: Dialect) -> &'static str {
     match dialect {
@@ -42,7 +97,10 @@ pub fn serial_key(dialect: Dialect) -> &'static str {
 /// `connect()` and the other suites' imports.
 macro_rules! names_suite {
     () => {
-        use crate::names::{serial_key, HistoricalKeyedOrder, KeyedOrder, NewKeyedOrder};
+        use crate::names::{
+            serial_key, HistoricalKeyedOrder, HistoricalOrderItem, HistoricalSelection, KeyedOrder,
+            NewKeyedOrder, OrderItem, Selection,
+        };
 
         /// Creates a source table from `columns` (after its key) and the
         /// model's history table from its migration.
@@ -97,6 +155,131 @@ macro_rules! names_suite {
             assert_eq!(
                 (latest.history_type, latest.status.as_str()),
                 (HistoryType::Deleted, "paid")
+            );
+        }
+
+        #[test]
+        fn names_sql_names_of_a_table_and_a_column_are_used_by_writes_reads_and_migration() {
+            let mut conn = connect();
+            let spec = &OrderItem::HISTORY_TABLE;
+            assert_eq!(spec.source_table, "order items");
+            assert_eq!(
+                spec.columns.iter().map(|c| c.name).collect::<Vec<_>>(),
+                ["id", "type", "quantity"]
+            );
+            let kind = DIALECT.quote("type");
+            names_tables(
+                &mut conn,
+                "order items",
+                &format!(", {kind} TEXT NOT NULL, quantity INTEGER NOT NULL"),
+                spec,
+            );
+            let history: Vec<String> = conn
+                .columns(spec.history_table)
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            assert_eq!(history[..4], ["history_id", "id", "type", "quantity"]);
+
+            let ctx = HistoryContext::new().user(3);
+            use crate::names::order_items;
+            let new = (order_items::kind.eq("box"), order_items::quantity.eq(2));
+            let mut item = OrderItem::create_with_history(&mut *conn, new, &ctx).unwrap();
+            assert_eq!(
+                item,
+                OrderItem {
+                    id: 1,
+                    kind: "box".into(),
+                    quantity: 2
+                }
+            );
+            item.kind = "crate".into();
+            item.save_with_history(&mut *conn, &ctx).unwrap();
+            OrderItem::update_with_history(
+                &mut *conn,
+                order_items::id.eq(1),
+                order_items::quantity.eq(5),
+                &ctx,
+            )
+            .unwrap();
+            OrderItem::bulk_update_with_history(
+                &mut *conn,
+                &[OrderItem {
+                    id: 1,
+                    kind: "pallet".into(),
+                    quantity: 6,
+                }],
+                &ctx,
+                BulkOptions::default(),
+            )
+            .unwrap();
+
+            let records: Vec<HistoricalOrderItem> =
+                OrderItem::history_of(1).load(&mut *conn).unwrap();
+            let seen: Vec<(&str, i32)> = records
+                .iter()
+                .map(|r| (r.kind.as_str(), r.quantity))
+                .collect();
+            assert_eq!(
+                seen,
+                [("pallet", 6), ("crate", 5), ("crate", 2), ("box", 2)]
+            );
+            let first = OrderItem::as_of(&mut *conn, &1, records[3].history_date).unwrap();
+            assert_eq!(first.kind, "box");
+
+            item.delete_with_history(&mut *conn, &ctx).unwrap();
+            assert_eq!(
+                OrderItem::latest(&mut *conn, &1).unwrap().history_type,
+                HistoryType::Deleted
+            );
+        }
+
+        #[test]
+        fn names_raw_identifiers_lose_their_r_hash_in_sql() {
+            let mut conn = connect();
+            let spec = &Selection::HISTORY_TABLE;
+            assert_eq!(
+                (spec.source_table, spec.history_table),
+                ("select", "historical_select")
+            );
+            assert_eq!(
+                spec.columns.iter().map(|c| c.name).collect::<Vec<_>>(),
+                ["id", "type"]
+            );
+            names_tables(
+                &mut conn,
+                "select",
+                &format!(", {} TEXT NOT NULL", DIALECT.quote("type")),
+                spec,
+            );
+
+            let ctx = HistoryContext::new();
+            let new = crate::names::r#select::r#type.eq("a");
+            let mut row = Selection::create_with_history(&mut *conn, new, &ctx).unwrap();
+            assert_eq!(
+                row,
+                Selection {
+                    id: 1,
+                    r#type: "a".into()
+                }
+            );
+            row.r#type = "b".into();
+            row.save_with_history(&mut *conn, &ctx).unwrap();
+            row.delete_with_history(&mut *conn, &ctx).unwrap();
+
+            let records: Vec<HistoricalSelection> =
+                Selection::history_of(1).load(&mut *conn).unwrap();
+            let seen: Vec<(HistoryType, &str)> = records
+                .iter()
+                .map(|r| (r.history_type, r.r#type.as_str()))
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    (HistoryType::Deleted, "b"),
+                    (HistoryType::Changed, "b"),
+                    (HistoryType::Created, "a")
+                ]
             );
         }
     };

@@ -3,6 +3,7 @@
 
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 
 use super::private;
 use crate::attr::{ChangeReason, HistoryIdKind};
@@ -68,6 +69,28 @@ pub fn trait_impls(model: &Model) -> TokenStream {
         let table_path = respan(table_path.to_token_stream(), span);
         quote_spanned! {span=>
             #private::assert_same_sql_type::<#history_table::#column, #table_path::#column>();
+        }
+    });
+
+    // Diesel's `table!` owns each column's SQL name (`#[sql_name]`, `r#`
+    // dropped); the history column must have its source column's.
+    let name_checks = model.fields.iter().map(|field| {
+        let span = field.column.span();
+        let column = respan(field.column.to_token_stream(), span);
+        let history_table = respan(history_table.to_token_stream(), span);
+        let table_path = respan(table_path.to_token_stream(), span);
+        let message = format!(
+            "the column of field `{}` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): \
+             give the history column the same with `#[history(sql_name = \"...\")]` on the field",
+            field.ident
+        );
+        quote_spanned! {span=>
+            const _: () = if !#private::same_name(
+                <#history_table::#column as ::diesel::Column>::NAME,
+                <#table_path::#column as ::diesel::Column>::NAME,
+            ) {
+                ::core::panic!(#message)
+            };
         }
     });
 
@@ -171,6 +194,8 @@ pub fn trait_impls(model: &Model) -> TokenStream {
                 #(#checks)*
             }
 
+            #(#name_checks)*
+
             #same_query
         };
     }
@@ -179,11 +204,24 @@ pub fn trait_impls(model: &Model) -> TokenStream {
 fn table_spec(model: &Model) -> TokenStream {
     let private = private();
     let model_name = model.ident.to_string();
-    let source_table = &model.table_name;
-    let history_table = model.history_table.to_string();
-    let primary_key = model.primary_key.iter().map(|key| key.to_string());
+    let (table_path, history_table) = (&model.table_path, &model.history_table);
+    // SQL names come from Diesel's `table!`s, which know `#[sql_name]`.
+    let column_name =
+        |table: TokenStream, column: &Ident| quote!(<#table::#column as ::diesel::Column>::NAME);
+    let source_table = {
+        let fallback = &model.table_name;
+        quote!(#private::name_or(
+            <#table_path::table as #private::TableSqlName>::NAME,
+            #fallback,
+        ))
+    };
+    let primary_key = model
+        .primary_key
+        .iter()
+        .map(|key| column_name(quote!(#history_table), key));
+    let history_table_name = model.history_table.unraw().to_string();
     let columns = model.fields.iter().map(|field| {
-        let name = field.column.to_string();
+        let name = column_name(quote!(#history_table), &field.column);
         let ty = match &field.column_type {
             ColumnType::Kind(kind) => {
                 let kind = Ident::new(kind, proc_macro2::Span::call_site());
@@ -204,7 +242,7 @@ fn table_spec(model: &Model) -> TokenStream {
     let model_columns = model
         .model_fields
         .iter()
-        .map(|field| field.column.to_string());
+        .map(|field| column_name(quote!(#table_path), &field.column));
     let skip_unchanged = model.skip_unchanged;
     let change_reason = match model.change_reason {
         ChangeReason::Varchar(len) => quote!(#private::ChangeReasonColumn::Varchar(#len)),
@@ -214,7 +252,7 @@ fn table_spec(model: &Model) -> TokenStream {
         #private::HistoryTableSpec {
             model: #model_name,
             source_table: #source_table,
-            history_table: #history_table,
+            history_table: #history_table_name,
             primary_key: &[#(#primary_key),*],
             columns: &[#(#columns),*],
             history_id: #private::HistoryIdKind::#history_id,

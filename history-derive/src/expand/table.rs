@@ -22,6 +22,11 @@ pub fn history_table(model: &Model) -> TokenStream {
     let mut imports = Vec::new();
     let columns = model.fields.iter().map(|field| {
         let column = &field.column;
+        let sql_name = field
+            .sql_name
+            .as_ref()
+            .map(|name| quote!(#[sql_name = #name]));
+        let column = quote!(#sql_name #column);
         let sql_type = match &field.sql_type {
             SqlType::Mapped(mapped) => mapped.clone(),
             SqlType::Override(ty) => {

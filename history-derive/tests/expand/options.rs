@@ -91,31 +91,34 @@ const _: () = {
         type Hooks = ();
         const HISTORY_TABLE: ::history_diesel::__private::HistoryTableSpec = ::history_diesel::__private::HistoryTableSpec {
             model: "LineItem",
-            source_table: "line_items",
+            source_table: ::history_diesel::__private::name_or(
+                <crate::schema::line_items::table as ::history_diesel::__private::TableSqlName>::NAME,
+                "line_items",
+            ),
             history_table: "line_item_versions",
-            primary_key: &["order_id"],
+            primary_key: &[<line_item_versions::order_id as ::diesel::Column>::NAME],
             columns: &[
                 ::history_diesel::__private::ColumnSpec {
-                    name: "order_id",
+                    name: <line_item_versions::order_id as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Kind(
                         ::history_diesel::__private::SqlKind::Integer,
                     ),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "position",
+                    name: <line_item_versions::position as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Kind(
                         ::history_diesel::__private::SqlKind::SmallInt,
                     ),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "stock_code",
+                    name: <line_item_versions::stock_code as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Raw("VARCHAR(32)"),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "payload",
+                    name: <line_item_versions::payload as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Raw("JSONB"),
                     nullable: false,
                 },
@@ -124,11 +127,11 @@ const _: () = {
             user_id: ::history_diesel::__private::SqlKind::Text,
             change_reason: ::history_diesel::__private::ChangeReasonColumn::Text,
             model_columns: &[
-                "order_id",
-                "position",
-                "stock_code",
-                "payload",
-                "untracked",
+                <crate::schema::line_items::order_id as ::diesel::Column>::NAME,
+                <crate::schema::line_items::position as ::diesel::Column>::NAME,
+                <crate::schema::line_items::stock_code as ::diesel::Column>::NAME,
+                <crate::schema::line_items::payload as ::diesel::Column>::NAME,
+                <crate::schema::line_items::untracked as ::diesel::Column>::NAME,
             ],
             skip_unchanged: false,
         };
@@ -327,4 +330,36 @@ const _: () = {
             crate::schema::line_items::payload,
         >();
     }
+    const _: () = if !::history_diesel::__private::same_name(
+        <line_item_versions::order_id as ::diesel::Column>::NAME,
+        <crate::schema::line_items::order_id as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `order_id` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <line_item_versions::position as ::diesel::Column>::NAME,
+        <crate::schema::line_items::position as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `position` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <line_item_versions::stock_code as ::diesel::Column>::NAME,
+        <crate::schema::line_items::stock_code as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `sku` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <line_item_versions::payload as ::diesel::Column>::NAME,
+        <crate::schema::line_items::payload as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `payload` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
 };
