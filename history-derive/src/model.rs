@@ -262,6 +262,7 @@ impl Model {
                 column_type,
             });
         }
+        check_column_limit(cx, &input.ident, fields.len());
         let primary_key = primary_key_fields
             .iter()
             .filter_map(|key| fields.iter().find(|field| &field.ident == key))
@@ -354,6 +355,41 @@ impl Model {
                 .unwrap_or_else(|| syn::parse_quote!(())),
         })
     }
+}
+
+/// The most columns a Diesel `table!` may have in this build: 32 by
+/// Diesel's default features, more with the features history-diesel mirrors
+/// (the derive cannot see Diesel's own).
+const fn column_limit() -> (usize, Option<&'static str>) {
+    if cfg!(feature = "128-column-tables") {
+        (128, None)
+    } else if cfg!(feature = "64-column-tables") {
+        (64, Some("128-column-tables"))
+    } else {
+        (32, Some("64-column-tables"))
+    }
+}
+
+/// One error at the struct when the history table (the tracked columns and
+/// the five history columns) would exceed Diesel's column limit, instead of
+/// Diesel's refusal of the generated `table!` and the errors that follow.
+fn check_column_limit(cx: &Ctxt, model: &Ident, tracked: usize) {
+    let columns = tracked + RESERVED.len();
+    let (limit, next) = column_limit();
+    if columns <= limit {
+        return;
+    }
+    let message = format!(
+        "the history table of `{model}` has {columns} columns ({tracked} tracked and {} history columns), more than the {limit} Diesel allows in this build",
+        RESERVED.len()
+    );
+    let help = match next {
+        Some(feature) if columns <= 128 => format!(
+            "enable the `{feature}` feature of history-diesel (it enables Diesel's), or leave fields out with `#[history(exclude(...))]`"
+        ),
+        _ => "Diesel supports at most 128 columns: leave fields out with `#[history(exclude(...))]`".to_owned(),
+    };
+    cx.error_with_help(model, message, help);
 }
 
 /// A `primary_key(...)` entry no field's column answers to; a field of that
