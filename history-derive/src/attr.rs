@@ -74,6 +74,8 @@ pub struct ContainerAttrs {
     pub change_reason: Attr<ChangeReason>,
     pub skip_unchanged: Attr<()>,
     pub hooks: Attr<Type>,
+    pub schema: Attr<Ident>,
+    pub history_schema: Attr<Ident>,
 }
 
 /// `#[history(...)]` on a field.
@@ -118,6 +120,8 @@ impl ContainerAttrs {
             change_reason: Attr::none(symbol::CHANGE_REASON),
             skip_unchanged: Attr::none(symbol::SKIP_UNCHANGED),
             hooks: Attr::none(symbol::HOOKS),
+            schema: Attr::none(symbol::SCHEMA),
+            history_schema: Attr::none(symbol::HISTORY_SCHEMA),
         };
         for_each_history_option(cx, attrs, symbol::CONTAINER_OPTIONS, |keyword, value| {
             if keyword == &symbol::TABLE_NAME {
@@ -156,6 +160,12 @@ impl ContainerAttrs {
             } else if keyword == &symbol::HOOKS {
                 let ty = eq_value(keyword, value, "hooks = MyHooks", syn::parse2::<Type>)?;
                 this.hooks.set(cx, keyword, ty);
+            } else if keyword == &symbol::SCHEMA {
+                let ident = eq_value(keyword, value, "schema = sales", parse_ident)?;
+                this.schema.set(cx, keyword, ident);
+            } else if keyword == &symbol::HISTORY_SCHEMA {
+                let ident = eq_value(keyword, value, "history_schema = audit", parse_ident)?;
+                this.history_schema.set(cx, keyword, ident);
             } else if keyword == &symbol::SKIP_UNCHANGED {
                 match value {
                     Value::Flag => this.skip_unchanged.set(cx, keyword, ()),

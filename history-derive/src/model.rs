@@ -31,6 +31,11 @@ pub struct Model {
     /// The source `table!` module as the user wrote it (`orders`, `schema::orders`).
     pub table_path: Path,
     pub table_name: String,
+    /// `schema = ...`: the database schema of the model's table, whose
+    /// `table!` is `schema.table`.
+    pub schema: Option<Ident>,
+    /// The history table's schema: `history_schema`, else `schema`.
+    pub history_schema: Option<Ident>,
     pub history_table: Ident,
     pub history_struct: Ident,
     /// Tracked fields, in declaration order.
@@ -334,6 +339,8 @@ impl Model {
                 .cloned()
                 .unwrap_or_else(|| format_ident!("Historical{}", input.ident)),
             table_name: table_name.to_string(),
+            schema: attrs.schema.get().cloned(),
+            history_schema: attrs.history_schema.get().or(attrs.schema.get()).cloned(),
             table_path,
             fields,
             primary_key,

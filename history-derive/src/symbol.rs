@@ -18,6 +18,8 @@ pub const HISTORY_ID: Symbol = Symbol("history_id");
 pub const CHANGE_REASON: Symbol = Symbol("change_reason");
 pub const SKIP_UNCHANGED: Symbol = Symbol("skip_unchanged");
 pub const HOOKS: Symbol = Symbol("hooks");
+pub const SCHEMA: Symbol = Symbol("schema");
+pub const HISTORY_SCHEMA: Symbol = Symbol("history_schema");
 
 pub const CONTAINER_OPTIONS: &[Symbol] = &[
     TABLE_NAME,
@@ -29,6 +31,8 @@ pub const CONTAINER_OPTIONS: &[Symbol] = &[
     CHANGE_REASON,
     SKIP_UNCHANGED,
     HOOKS,
+    SCHEMA,
+    HISTORY_SCHEMA,
 ];
 
 // `#[history(...)]` on a field.

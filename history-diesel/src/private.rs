@@ -97,6 +97,36 @@ impl<T> SqlNameOf<T> for Qualified {
     const NAME: Option<&'static str> = None;
 }
 
+/// Whether a `table!` names its table's schema (`sales.orders`), as a
+/// constant the derive checks its `schema` option against.
+pub trait TableSchema {
+    /// `true` for `schema.table`.
+    const QUALIFIED: bool;
+}
+
+impl<T> TableSchema for T
+where
+    T: StaticQueryFragment,
+    T::Component: TableComponent,
+    <T::Component as TableComponent>::Kind: Qualification,
+{
+    const QUALIFIED: bool = <<T::Component as TableComponent>::Kind as Qualification>::QUALIFIED;
+}
+
+/// [`TableSchema`] by component shape.
+pub trait Qualification {
+    /// See [`TableSchema::QUALIFIED`].
+    const QUALIFIED: bool;
+}
+
+impl Qualification for Unqualified {
+    const QUALIFIED: bool = false;
+}
+
+impl Qualification for Qualified {
+    const QUALIFIED: bool = true;
+}
+
 /// `name`, or `fallback` when it is `None`.
 pub const fn name_or(name: Option<&'static str>, fallback: &'static str) -> &'static str {
     match name {

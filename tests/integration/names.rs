@@ -84,6 +84,80 @@ pub struct Selection {
     pub r#type: String,
 }
 
+/// A table in a database schema, and a twin of the same name in the
+/// default schema that history must never touch.
+pub mod probe_schema {
+    diesel::table! {
+        probe_schema.sch_orders (id) {
+            id -> Integer,
+            status -> Text,
+        }
+    }
+}
+
+pub mod default_schema {
+    diesel::table! {
+        sch_orders (id) {
+            id -> Integer,
+            status -> Text,
+        }
+    }
+}
+
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords,
+)]
+#[diesel(table_name = probe_schema::sch_orders)]
+#[history(schema = probe_schema)]
+pub struct SchOrder {
+    pub id: i32,
+    pub status: String,
+}
+
+/// The same table with its history in a schema of its own.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+#[diesel(table_name = probe_schema::sch_orders)]
+#[history(
+    schema = probe_schema,
+    history_schema = probe_audit,
+    table_name = sch_order_audit,
+    struct_name = SchOrderAudit
+)]
+pub struct AuditedSchOrder {
+    pub id: i32,
+    pub status: String,
+}
+
+#[test]
+fn a_history_schema_the_model_names_is_where_its_history_table_is_created() {
+    let spec = &AuditedSchOrder::HISTORY_TABLE;
+    assert_eq!(spec.source_schema, Some("probe_schema"));
+    assert_eq!(spec.history_schema, Some("probe_audit"));
+    for dialect in Dialect::ALL {
+        let up = spec.up_sql(dialect);
+        let table = dialect.quote_table(spec.history());
+        assert!(up.contains(&format!("CREATE TABLE {table}")), "{up}");
+        assert_eq!(spec.down_sql(dialect), format!("DROP TABLE {table};\n"));
+    }
+    let index =
+        "CREATE INDEX \"probe_audit\".\"sch_order_audit_history_date_idx\" ON \"sch_order_audit\"";
+    assert!(spec.up_sql(Dialect::Sqlite).contains(index));
+    let index =
+        "CREATE INDEX \"sch_order_audit_history_date_idx\" ON \"probe_audit\".\"sch_order_audit\"";
+    assert!(spec.up_sql(Dialect::Postgres).contains(index));
+}
+
+/// What creates the schema `probe_schema` on each backend (a database on
+/// MySQL, an attached database on SQLite).
+pub fn create_probe_schema(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "ATTACH DATABASE ':memory:' AS probe_schema",
+        // Rolled back with the test transaction.
+        Dialect::Postgres => "CREATE SCHEMA probe_schema",
+        Dialect::Mysql => "DROP DATABASE IF EXISTS probe_schema; CREATE DATABASE probe_schema",
+    }
+}
+
 /// An auto-assigned integer primary key, in each dialect's words.
 pub fn serial_key(dialect: Dialect) -> &'static str {
     match dialect {
@@ -98,21 +172,118 @@ pub fn serial_key(dialect: Dialect) -> &'static str {
 macro_rules! names_suite {
     () => {
         use crate::names::{
-            serial_key, HistoricalKeyedOrder, HistoricalOrderItem, HistoricalSelection, KeyedOrder,
-            NewKeyedOrder, OrderItem, Selection,
+            create_probe_schema, default_schema, probe_schema, serial_key, HistoricalKeyedOrder,
+            HistoricalOrderItem, HistoricalSchOrder, HistoricalSelection, KeyedOrder,
+            NewKeyedOrder, OrderItem, SchOrder, Selection,
         };
 
         /// Creates a source table from `columns` (after its key) and the
         /// model's history table from its migration.
         fn names_tables(conn: &mut Conn, table: &str, columns: &str, spec: &HistoryTableSpec) {
-            conn.batch_execute(&format!(
-                "CREATE TABLE {} (id {}{columns})",
-                DIALECT.quote(table),
-                serial_key(DIALECT)
-            ))
-            .expect(table);
+            names_table(
+                conn,
+                history_diesel::TableName {
+                    schema: None,
+                    name: table,
+                },
+                columns,
+            );
             conn.batch_execute(&spec.up_sql(DIALECT))
                 .expect(spec.history_table);
+        }
+
+        fn names_table(conn: &mut Conn, table: history_diesel::TableName<'_>, columns: &str) {
+            conn.batch_execute(&format!(
+                "CREATE TABLE {} (id {}{columns})",
+                DIALECT.quote_table(table),
+                serial_key(DIALECT)
+            ))
+            .expect(table.name);
+        }
+
+        #[test]
+        fn names_a_table_in_a_schema_is_written_and_read_there_not_in_its_default_schema_twin() {
+            let mut conn = connect();
+            let spec = &SchOrder::HISTORY_TABLE;
+            conn.batch_execute(create_probe_schema(DIALECT)).unwrap();
+            names_table(&mut conn, spec.source(), ", status TEXT NOT NULL");
+            names_table(
+                &mut conn,
+                history_diesel::TableName {
+                    schema: None,
+                    name: "sch_orders",
+                },
+                ", status TEXT NOT NULL",
+            );
+            let up = spec.up_sql(DIALECT);
+            assert!(
+                up.contains(&format!(
+                    "CREATE TABLE {}",
+                    DIALECT.quote_table(spec.history())
+                )),
+                "{up}"
+            );
+            conn.batch_execute(&up)
+                .expect("history table in the schema");
+            diesel::insert_into(default_schema::sch_orders::table)
+                .values((
+                    default_schema::sch_orders::id.eq(1),
+                    default_schema::sch_orders::status.eq("twin"),
+                ))
+                .execute(&mut *conn)
+                .unwrap();
+
+            let ctx = HistoryContext::new().user(5);
+            let mut order = SchOrder::create_with_history(
+                &mut *conn,
+                probe_schema::sch_orders::status.eq("new"),
+                &ctx,
+            )
+            .unwrap();
+            assert_eq!(
+                order,
+                SchOrder {
+                    id: 1,
+                    status: "new".into()
+                }
+            );
+            order.status = "paid".into();
+            order.save_with_history(&mut *conn, &ctx).unwrap();
+            SchOrder::update_with_history(
+                &mut *conn,
+                probe_schema::sch_orders::id.eq(1),
+                probe_schema::sch_orders::status.eq("shipped"),
+                &ctx,
+            )
+            .unwrap();
+
+            let records: Vec<HistoricalSchOrder> =
+                SchOrder::history_of(1).load(&mut *conn).unwrap();
+            let seen: Vec<&str> = records.iter().map(|r| r.status.as_str()).collect();
+            assert_eq!(seen, ["shipped", "paid", "new"]);
+            let then = SchOrder::as_of(&mut *conn, &1, records[1].history_date).unwrap();
+            assert_eq!(then.status, "paid");
+            order.delete_with_history(&mut *conn, &ctx).unwrap();
+            assert_eq!(
+                SchOrder::latest(&mut *conn, &1).unwrap().history_type,
+                HistoryType::Deleted
+            );
+
+            let twin: Vec<(i32, String)> =
+                default_schema::sch_orders::table.load(&mut *conn).unwrap();
+            assert_eq!(
+                twin,
+                [(1, "twin".to_owned())],
+                "the default schema's twin is untouched"
+            );
+            let left: i64 = probe_schema::sch_orders::table
+                .count()
+                .get_result(&mut *conn)
+                .unwrap();
+            assert_eq!(left, 0);
+            if DIALECT == history_diesel::Dialect::Mysql {
+                conn.batch_execute("DROP DATABASE probe_schema").unwrap();
+            }
         }
 
         #[test]

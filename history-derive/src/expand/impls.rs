@@ -94,6 +94,7 @@ pub fn trait_impls(model: &Model) -> TokenStream {
         }
     });
 
+    let schema_check = schema_check(model);
     let row_values = row_values(model);
     let value_enum = super::value::value_enum_ident(model);
     let field_names = model.fields.iter().map(|field| field.ident.to_string());
@@ -195,6 +196,7 @@ pub fn trait_impls(model: &Model) -> TokenStream {
             }
 
             #(#name_checks)*
+            #schema_check
 
             #same_query
         };
@@ -220,6 +222,17 @@ fn table_spec(model: &Model) -> TokenStream {
         .iter()
         .map(|key| column_name(quote!(#history_table), key));
     let history_table_name = model.history_table.unraw().to_string();
+    let schema_name = |schema: &Option<Ident>| match schema {
+        Some(schema) => {
+            let schema = schema.unraw().to_string();
+            quote!(::core::option::Option::Some(#schema))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let (source_schema, history_schema) = (
+        schema_name(&model.schema),
+        schema_name(&model.history_schema),
+    );
     let columns = model.fields.iter().map(|field| {
         let name = column_name(quote!(#history_table), &field.column);
         let ty = match &field.column_type {
@@ -252,7 +265,9 @@ fn table_spec(model: &Model) -> TokenStream {
         #private::HistoryTableSpec {
             model: #model_name,
             source_table: #source_table,
+            source_schema: #source_schema,
             history_table: #history_table_name,
+            history_schema: #history_schema,
             primary_key: &[#(#primary_key),*],
             columns: &[#(#columns),*],
             history_id: #private::HistoryIdKind::#history_id,
@@ -261,6 +276,29 @@ fn table_spec(model: &Model) -> TokenStream {
             model_columns: &[#(#model_columns),*],
             skip_unchanged: #skip_unchanged,
         }
+    }
+}
+
+/// Diesel keeps a table's schema where a constant cannot read it, so the
+/// model names it with `schema = ...`; this checks at compile time that it
+/// does exactly when the `table!` is `schema.table`, so no statement can
+/// reach a same-named table of the default schema.
+fn schema_check(model: &Model) -> TokenStream {
+    let private = private();
+    let (ident, table_path) = (&model.ident, &model.table_path);
+    let given = model.schema.is_some();
+    let message = if given {
+        format!("`#[history(schema = ...)]` names a schema, but the `table!` of `{ident}` has none")
+    } else {
+        format!(
+            "the `table!` of `{ident}` is in a database schema (`schema.table`): \
+             name it with `#[history(schema = ...)]` so its history statements reach that table"
+        )
+    };
+    quote_spanned! {ident.span()=>
+        const _: () = if <#table_path::table as #private::TableSchema>::QUALIFIED != #given {
+            ::core::panic!(#message)
+        };
     }
 }
 

@@ -56,6 +56,7 @@ pub fn history_table(model: &Model) -> TokenStream {
         HistoryIdKind::Integer => quote!(::diesel::sql_types::BigInt),
         HistoryIdKind::Uuid => quote!(#private::HistoryUuid),
     };
+    let schema = model.history_schema.as_ref().map(|schema| quote!(#schema.));
     let doc = format!(
         " The history table of `{}` (`#[derive(HistoricalRecords)]` on `{}`).",
         model.table_name, model.ident
@@ -68,7 +69,7 @@ pub fn history_table(model: &Model) -> TokenStream {
             #(#imports)*
 
             #[doc = #doc]
-            #history_table (history_id) {
+            #schema #history_table (history_id) {
                 history_id -> #history_id_sql,
                 #(#columns)*
                 history_date -> ::diesel::sql_types::Timestamp,

@@ -91,7 +91,9 @@ const _: () = {
                 <orders::table as ::history_diesel::__private::TableSqlName>::NAME,
                 "orders",
             ),
+            source_schema: ::core::option::Option::None,
             history_table: "historical_orders",
+            history_schema: ::core::option::Option::None,
             primary_key: &[<historical_orders::id as ::diesel::Column>::NAME],
             columns: &[
                 ::history_diesel::__private::ColumnSpec {
@@ -359,6 +361,13 @@ const _: () = {
     ) {
         ::core::panic!(
             "the column of field `note` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if <orders::table as ::history_diesel::__private::TableSchema>::QUALIFIED
+        != false
+    {
+        ::core::panic!(
+            "the `table!` of `Order` is in a database schema (`schema.table`): name it with `#[history(schema = ...)]` so its history statements reach that table"
         )
     };
     ::diesel::allow_tables_to_appear_in_same_query!(orders, historical_orders);

@@ -95,7 +95,9 @@ const _: () = {
                 <crate::schema::line_items::table as ::history_diesel::__private::TableSqlName>::NAME,
                 "line_items",
             ),
+            source_schema: ::core::option::Option::None,
             history_table: "line_item_versions",
+            history_schema: ::core::option::Option::None,
             primary_key: &[<line_item_versions::order_id as ::diesel::Column>::NAME],
             columns: &[
                 ::history_diesel::__private::ColumnSpec {
@@ -360,6 +362,13 @@ const _: () = {
     ) {
         ::core::panic!(
             "the column of field `payload` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if <crate::schema::line_items::table as ::history_diesel::__private::TableSchema>::QUALIFIED
+        != false
+    {
+        ::core::panic!(
+            "the `table!` of `LineItem` is in a database schema (`schema.table`): name it with `#[history(schema = ...)]` so its history statements reach that table"
         )
     };
 };

@@ -19,7 +19,8 @@ use diesel::sql_types::{Bool, HasSqlType, Nullable, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 use history_core::sql_types::UtcTimestamp;
 
-use crate::{columns, HistoricalRecords, HistoryTableSpec, HistoryType};
+use crate::write::sql::push_table;
+use crate::{columns, HistoricalRecords, HistoryBackend, HistoryTableSpec, HistoryType};
 
 /// The SQL type of a model's primary key.
 type KeySqlType<M> = crate::write::KeySqlType<M>;
@@ -122,7 +123,7 @@ impl<M> StateAt<M> {
 impl<M, DB> QueryFragment<DB> for StateAt<M>
 where
     M: HistoricalRecords,
-    DB: Backend + HasSqlType<Timestamp>,
+    DB: HistoryBackend + HasSqlType<Timestamp>,
     UtcTimestamp: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
@@ -139,7 +140,7 @@ where
             out.push_sql("'");
         }
         out.push_sql(" AND NOT EXISTS (SELECT 1 FROM ");
-        out.push_identifier(table)?;
+        push_table(&mut out, spec.history());
         out.push_sql(" AS ");
         out.push_identifier(LATER)?;
         out.push_sql(" WHERE ");
@@ -258,7 +259,7 @@ pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: 
 impl<M, HId, HST, S, DB, const SHAPE: u8> QueryFragment<DB> for OneRecord<'_, M, HId, HST, S, SHAPE>
 where
     M: HistoricalRecords,
-    DB: Backend + HasSqlType<KeySqlType<M>> + HasSqlType<Timestamp> + HasSqlType<HST>,
+    DB: HistoryBackend + HasSqlType<KeySqlType<M>> + HasSqlType<Timestamp> + HasSqlType<HST>,
     M::Id: ToSql<KeySqlType<M>, DB>,
     HId: ToSql<HST, DB>,
     UtcTimestamp: ToSql<Timestamp, DB>,
@@ -270,7 +271,7 @@ where
         out.push_sql("SELECT ");
         self.selection.walk_ast(out.reborrow())?;
         out.push_sql(" FROM ");
-        out.push_identifier(table)?;
+        push_table(&mut out, spec.history());
         out.push_sql(" WHERE ");
         column(&mut out, table, spec.primary_key[0])?;
         out.push_sql(" = ");
@@ -336,13 +337,13 @@ pub(crate) struct SetReason<'q, HId, HST> {
 
 impl<HId, HST, DB> QueryFragment<DB> for SetReason<'_, HId, HST>
 where
-    DB: Backend + HasSqlType<HST> + HasSqlType<Text>,
+    DB: HistoryBackend + HasSqlType<HST> + HasSqlType<Text>,
     HId: ToSql<HST, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("UPDATE ");
-        out.push_identifier(self.spec.history_table)?;
+        push_table(&mut out, self.spec.history());
         out.push_sql(" SET ");
         out.push_identifier(columns::HISTORY_CHANGE_REASON)?;
         out.push_sql(" = ");

@@ -19,8 +19,8 @@ use diesel::{Insertable, RunQueryDsl, SelectableHelper, Table};
 use history_core::sql_types::UtcTimestamp;
 
 use self::sql::{
-    DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, Names, RecordHistory, RecordsOf, Rows,
-    SelectKeys, SelectWhere, UpdateWhere, Upsert, WithHistory, WithUserSqlType,
+    DeleteWhere, Fixed, InsertValues, KeyIn, LastInserted, Names, ReadBack, RecordHistory,
+    RecordsOf, Rows, SelectKeys, SelectWhere, UpdateWhere, Upsert, WithHistory, WithUserSqlType,
 };
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
@@ -232,7 +232,7 @@ where
                             returning: None,
                         },
                         record: cte_record::<M>(HistoryType::Created, &meta),
-                        selection: M::as_select(),
+                        selection: ReadBack::of(spec, M::as_select()),
                     })
                     .load::<M>(conn)
                     .map_err(|err| match conflict(spec, err) {
@@ -575,7 +575,7 @@ where
             .execute(conn)
             .map_err(|err| conflict(spec, err))?;
             Ok(Rows::<_, SelectBy<M, DB>>::of(SelectWhere {
-                from: spec.source_table,
+                from: spec.source(),
                 selection: M::as_select(),
                 filter: LastInserted {
                     spec,
@@ -587,7 +587,7 @@ where
             Rows::<_, SelectBy<M, DB>>::of(InsertValues {
                 spec,
                 values,
-                returning: Some(M::as_select()),
+                returning: Some(ReadBack::of(spec, M::as_select())),
             })
             .load::<M>(conn)
             .map_err(|err| conflict(spec, err))
@@ -871,7 +871,7 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         Rows::<_, SelectBy<M::Record, DB>>::of(SelectWhere {
-            from: spec.history_table,
+            from: spec.history(),
             selection: <M::Record as SelectableHelper<DB>>::as_select(),
             filter: RecordsOf {
                 keys: KeyIn {
@@ -1023,7 +1023,9 @@ where
     }
 
     fn inserts_batches(conn: &dyn std::any::Any) -> bool {
-        conn.is::<diesel::SqliteConnection>()
+        // Diesel's `RETURNING` names columns with their schema, which SQLite
+        // refuses: a table in a schema takes the per-row statements.
+        conn.is::<diesel::SqliteConnection>() && M::HISTORY_TABLE.source_schema.is_none()
     }
 
     fn insert_batch(
