@@ -115,7 +115,9 @@ pub struct SchOrder {
 }
 
 /// The same table with its history in a schema of its own.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords,
+)]
 #[diesel(table_name = probe_schema::sch_orders)]
 #[history(
     schema = probe_schema,
@@ -158,6 +160,15 @@ pub fn create_probe_schema(dialect: Dialect) -> &'static str {
     }
 }
 
+/// What creates the schema `probe_audit`.
+pub fn create_probe_audit(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "ATTACH DATABASE ':memory:' AS probe_audit",
+        Dialect::Postgres => "CREATE SCHEMA probe_audit",
+        Dialect::Mysql => "DROP DATABASE IF EXISTS probe_audit; CREATE DATABASE probe_audit",
+    }
+}
+
 /// An auto-assigned integer primary key, in each dialect's words.
 pub fn serial_key(dialect: Dialect) -> &'static str {
     match dialect {
@@ -172,9 +183,10 @@ pub fn serial_key(dialect: Dialect) -> &'static str {
 macro_rules! names_suite {
     () => {
         use crate::names::{
-            create_probe_schema, default_schema, probe_schema, serial_key, HistoricalKeyedOrder,
-            HistoricalOrderItem, HistoricalSchOrder, HistoricalSelection, KeyedOrder,
-            NewKeyedOrder, OrderItem, SchOrder, Selection,
+            create_probe_audit, create_probe_schema, default_schema, probe_schema, serial_key,
+            AuditedSchOrder, HistoricalKeyedOrder, HistoricalOrderItem, HistoricalSchOrder,
+            HistoricalSelection, KeyedOrder, NewKeyedOrder, OrderItem, SchOrder, SchOrderAudit,
+            Selection,
         };
 
         /// Creates a source table from `columns` (after its key) and the
@@ -283,6 +295,36 @@ macro_rules! names_suite {
             assert_eq!(left, 0);
             if DIALECT == history_diesel::Dialect::Mysql {
                 conn.batch_execute("DROP DATABASE probe_schema").unwrap();
+            }
+        }
+
+        #[test]
+        fn names_a_history_schema_of_its_own_holds_the_records() {
+            let mut conn = connect();
+            let spec = &AuditedSchOrder::HISTORY_TABLE;
+            conn.batch_execute(create_probe_schema(DIALECT)).unwrap();
+            conn.batch_execute(create_probe_audit(DIALECT)).unwrap();
+            names_table(&mut conn, spec.source(), ", status TEXT NOT NULL");
+            conn.batch_execute(&spec.up_sql(DIALECT))
+                .expect("history table in its schema");
+
+            let ctx = HistoryContext::new();
+            let mut order = AuditedSchOrder::create_with_history(
+                &mut *conn,
+                probe_schema::sch_orders::status.eq("new"),
+                &ctx,
+            )
+            .unwrap();
+            order.status = "paid".into();
+            order.save_with_history(&mut *conn, &ctx).unwrap();
+            let records: Vec<SchOrderAudit> = AuditedSchOrder::history_of(order.id)
+                .load(&mut *conn)
+                .unwrap();
+            let seen: Vec<&str> = records.iter().map(|r| r.status.as_str()).collect();
+            assert_eq!(seen, ["paid", "new"]);
+            if DIALECT == history_diesel::Dialect::Mysql {
+                conn.batch_execute("DROP DATABASE probe_schema; DROP DATABASE probe_audit")
+                    .unwrap();
             }
         }
 
