@@ -61,6 +61,47 @@ impl Dialect {
         }
     }
 
+    /// The database's own clock as a UTC `Timestamp` expression, read where
+    /// the expression is evaluated; `None` where the history date is the
+    /// application's clock instead.
+    ///
+    /// A history date must be read after the row locks of its write are
+    /// held, or a writer that waited for a lock records a date earlier than
+    /// the record of the writer it waited for. PostgreSQL evaluates
+    /// `clock_timestamp()` per row, after the row is locked, even inside one
+    /// data-modifying CTE; MySQL's `UTC_TIMESTAMP(6)` is the start of the
+    /// history statement, which runs after the statement that took the locks.
+    /// SQLite's clock has only millisecond precision, and its single writer
+    /// makes the next-instant guard ([`Dialect::after_instant`]) enough.
+    pub const fn database_clock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Postgres => Some("(clock_timestamp() AT TIME ZONE 'UTC')"),
+            Dialect::Mysql => Some("UTC_TIMESTAMP(6)"),
+            Dialect::Sqlite => None,
+        }
+    }
+
+    /// The larger of two values, as a function name (`NULL` arguments are
+    /// not used: callers wrap them in `COALESCE`).
+    pub const fn greatest(self) -> &'static str {
+        match self {
+            Dialect::Postgres | Dialect::Mysql => "GREATEST",
+            // SQLite's multi-argument `MAX` is its scalar maximum.
+            Dialect::Sqlite => "MAX",
+        }
+    }
+
+    /// The text before and after a `Timestamp` expression that make it the
+    /// next instant the backend stores after it: one microsecond later, or
+    /// one millisecond on SQLite, whose date functions keep milliseconds.
+    pub const fn after_instant(self) -> (&'static str, &'static str) {
+        match self {
+            Dialect::Postgres => ("(", " + INTERVAL '1 microsecond')"),
+            Dialect::Mysql => ("(", " + INTERVAL 1 MICROSECOND)"),
+            Dialect::Sqlite => ("strftime('%Y-%m-%d %H:%M:%f', ", ", '+0.001 seconds')"),
+        }
+    }
+
     /// The column type for a tracked column.
     ///
     /// `indexed` asks for a type MySQL can index: MySQL cannot index `TEXT` or
@@ -139,6 +180,13 @@ mod tests {
             "`sales`.`order items`"
         );
         assert_eq!(Dialect::Sqlite.quote_table(table(None)), "\"order items\"");
+    }
+
+    #[test]
+    fn history_dates_come_from_the_server_clock_where_it_is_precise() {
+        assert_eq!(Dialect::Mysql.database_clock(), Some("UTC_TIMESTAMP(6)"));
+        assert_eq!(Dialect::Sqlite.database_clock(), None);
+        assert_eq!(Dialect::Sqlite.greatest(), "MAX");
     }
 
     #[test]

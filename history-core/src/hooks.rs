@@ -14,7 +14,10 @@ pub struct RecordEvent<'a, U> {
     pub model: &'static str,
     /// Created, changed or deleted.
     pub kind: HistoryType,
-    /// The history date every record of the statement gets.
+    /// The history date asked for: the context's explicit date, or the
+    /// application's clock when the call began. The stored date is read
+    /// after the rows are locked and may be slightly later (see
+    /// `HistoryContext::at` in history-diesel).
     pub date: DateTime<Utc>,
     /// The acting user; a hook may fill or change it.
     pub user: &'a mut Option<U>,

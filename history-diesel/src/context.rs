@@ -62,6 +62,13 @@ impl<U> HistoryContext<U> {
     }
 
     /// The history date to record instead of now (imports, backfills).
+    ///
+    /// The records of an object always sort in the order they were written,
+    /// so that `latest` and `as_of` never put an old import ahead of a newer
+    /// change: a date before the object's latest record is stored just after
+    /// it (one microsecond later; one millisecond on SQLite), and a date in
+    /// the future is refused with [`HistoryError::DateInFuture`] before
+    /// anything is written. Import an object's versions oldest first.
     pub fn at(mut self, date: DateTime<Utc>) -> Self {
         self.date = Some(date);
         self
@@ -195,11 +202,18 @@ impl<U: Clone + 'static> HistoryContext<U> {
         if let Some(reason) = &ctx.reason {
             check_reason(spec, reason)?;
         }
+        if let Some(date) = ctx.date.filter(|date| *date > now) {
+            return Err(HistoryError::DateInFuture {
+                model: spec.model,
+                date,
+            });
+        }
         Ok(Some(HistoryMeta {
-            // The application's clock, not the database's: one clock for every
-            // backend, and explicit dates for imports use the same path.
-            // `now` is read once per call, so the rows of one bulk write share it.
+            // `now` is read once per call. It is what hooks see; the date
+            // stored for a clock date is read where the record is written
+            // (see `RecordHistory`).
             date: history_core::sql_types::UtcTimestamp::new(ctx.date.unwrap_or(now)),
+            explicit: ctx.date.is_some(),
             user: ctx.user,
             reason: ctx.reason,
         }))
@@ -225,7 +239,10 @@ pub(crate) fn check_reason(spec: &HistoryTableSpec, reason: &str) -> Result<(), 
 /// The resolved metadata of one write.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HistoryMeta<U> {
+    /// The date asked for: explicit, or the application's clock at the call.
     pub(crate) date: history_core::sql_types::UtcTimestamp,
+    /// Whether `date` was given (an import), rather than read from the clock.
+    pub(crate) explicit: bool,
     pub(crate) user: Option<U>,
     pub(crate) reason: Option<String>,
 }

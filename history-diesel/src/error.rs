@@ -76,6 +76,15 @@ pub enum HistoryError {
         /// What the database or the check said.
         detail: String,
     },
+    /// An explicit history date ([`HistoryContext::at`](crate::HistoryContext::at))
+    /// lies after the clock: a record dated in the future would sort after
+    /// writes that commit later.
+    DateInFuture {
+        /// The model written.
+        model: &'static str,
+        /// The date given.
+        date: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl fmt::Display for HistoryError {
@@ -111,6 +120,10 @@ impl fmt::Display for HistoryError {
             HistoryError::Conflict { model, detail } => {
                 write!(f, "conflicting input for {model}: {detail}")
             }
+            HistoryError::DateInFuture { model, date } => write!(
+                f,
+                "history date {date} of {model} is in the future; explicit dates are for the past"
+            ),
         }
     }
 }

@@ -68,6 +68,7 @@ mod context;
 mod error;
 mod migration;
 mod read;
+mod transaction;
 mod write;
 
 #[doc(hidden)]

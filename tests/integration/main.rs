@@ -3,10 +3,12 @@
 //! suites run with the `postgres` and `mysql` features against real servers
 //! (`PG_DATABASE_URL`, `MYSQL_DATABASE_URL`; see `.ci/run`).
 
+mod atomicity;
 mod hygiene;
 mod migration_sql;
 mod models;
 mod names;
+mod ordering;
 mod reads;
 mod support;
 mod writes;

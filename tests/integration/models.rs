@@ -163,6 +163,8 @@ pub struct NewNote<'a> {
 
 /// Hooks of `Note`: fills a missing reason, refuses the reason "veto", and
 /// logs every record written (per thread, so parallel tests do not mix).
+/// The reasons "panic before" and "panic after" make a hook panic, and
+/// "lengthen" makes `before_record` set a reason longer than the column.
 pub struct NoteHooks;
 
 thread_local! {
@@ -180,8 +182,11 @@ impl history_diesel::RecordHooks<Note> for NoteHooks {
     fn before_record(
         event: &mut history_diesel::RecordEvent<'_, i64>,
     ) -> Result<(), history_diesel::HookError> {
-        if event.reason.as_deref() == Some("veto") {
-            return Err(format!("{} of {} vetoed", event.kind, event.model).into());
+        match event.reason.as_deref() {
+            Some("veto") => return Err(format!("{} of {} vetoed", event.kind, event.model).into()),
+            Some("panic before") => panic!("before_record panicked"),
+            Some("lengthen") => *event.reason = Some("x".repeat(150)),
+            _ => {}
         }
         event
             .reason
@@ -190,6 +195,12 @@ impl history_diesel::RecordHooks<Note> for NoteHooks {
     }
 
     fn after_record(records: &[HistoricalNote]) -> Result<(), history_diesel::HookError> {
+        if records
+            .iter()
+            .any(|r| r.history_change_reason.as_deref() == Some("panic after"))
+        {
+            panic!("after_record panicked");
+        }
         NOTE_LOG.with(|log| {
             log.borrow_mut().extend(records.iter().map(|r| {
                 format!(

@@ -290,6 +290,9 @@ fn concurrent_database() -> String {
     url
 }
 
+/// What `concurrent_connection` opens.
+type ConcurrentConn = MysqlConnection;
+
 fn concurrent_connection(url: &str) -> MysqlConnection {
     let mut conn = MysqlConnection::establish(url).unwrap();
     // Under REPEATABLE READ, InnoDB's gap locks make overlapping range updates
@@ -298,6 +301,13 @@ fn concurrent_connection(url: &str) -> MysqlConnection {
     conn.batch_execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
         .unwrap();
     conn
+}
+
+/// A connection at the server's default isolation (REPEATABLE READ), where
+/// writers deadlock more: the record-order test retries nothing and must
+/// hold under it.
+fn stress_connection(url: &str) -> MysqlConnection {
+    MysqlConnection::establish(url).unwrap()
 }
 
 fn drop_concurrent_database(url: &str) {
@@ -315,6 +325,19 @@ fn grouped_bulk_create_statements(_rows: usize, batches: usize, groups: usize) -
 /// wait forever for rows the server never sends.
 #[test]
 fn a_deadlock_victim_retries_its_update_by_filter_on_the_same_connection() {
+    deadlock_victim_retries(false);
+}
+
+/// The same inside the caller's transaction, where the write runs in a
+/// savepoint: InnoDB rolls a deadlock victim's whole transaction back, so the
+/// savepoint is gone too, and rolling back to it failed with `SAVEPOINT
+/// diesel_savepoint_0 does not exist`, hiding the retryable error.
+#[test]
+fn a_deadlock_victim_inside_a_transaction_gets_the_retryable_error() {
+    deadlock_victim_retries(true);
+}
+
+fn deadlock_victim_retries(in_transaction: bool) {
     use diesel::result::{DatabaseErrorKind, Error as DieselError};
     use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
     use std::sync::mpsc;
@@ -340,16 +363,24 @@ fn a_deadlock_victim_retries_its_update_by_filter_on_the_same_connection() {
 
     let (sender, answers) = mpsc::channel();
     let mut victim = MysqlConnection::establish(&url).unwrap();
+    let victim_id = connection_id(&mut victim);
     std::thread::spawn(move || {
         let ctx = HistoryContext::new().user(1);
         for _ in 0..2 {
             // Locks rows 1 to 3, then waits for row 4.
-            let answer = Order::update_with_history(
-                &mut victim,
-                orders::id.between(1, 6),
-                orders::total.eq(orders::total + 1.0),
-                &ctx,
-            );
+            let update = |conn: &mut MysqlConnection| {
+                Order::update_with_history(
+                    conn,
+                    orders::id.between(1, 6),
+                    orders::total.eq(orders::total + 1.0),
+                    &ctx,
+                )
+            };
+            let answer = if in_transaction {
+                victim.transaction(update)
+            } else {
+                update(&mut victim)
+            };
             let failed = answer.is_err();
             sender.send(answer).unwrap();
             if !failed {
@@ -357,7 +388,7 @@ fn a_deadlock_victim_retries_its_update_by_filter_on_the_same_connection() {
             }
         }
     });
-    wait_for_a_lock_wait(&mut conn);
+    wait_for_a_lock_wait(&mut conn, victim_id);
     // Row 1 is the victim's: the cycle is closed and the victim rolled back.
     blocker
         .batch_execute("SELECT id FROM orders WHERE id = 1 FOR UPDATE")
@@ -388,8 +419,113 @@ fn a_deadlock_victim_retries_its_update_by_filter_on_the_same_connection() {
     assert_eq!(totals, [1.0; 6], "one record per row, from the retry only");
 }
 
-/// Blocks until some transaction on the server waits for a row lock.
-fn wait_for_a_lock_wait(conn: &mut MysqlConnection) {
+/// MariaDB reports a deadlock found while a history `INSERT .. SELECT`
+/// waits for the table's AUTO-INC lock as error 1467 ("Failed to read
+/// auto-increment value from storage engine"), having rolled the victim's
+/// whole transaction back. Inside the caller's transaction the write's
+/// savepoint went with it, and rolling back to it failed with `SAVEPOINT
+/// diesel_savepoint_1 does not exist`, hiding that the caller should retry.
+#[test]
+fn an_auto_increment_deadlock_victim_gets_the_retryable_error() {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
+    use std::sync::mpsc;
+
+    let mut conn = connect();
+    create_tables(&mut conn);
+    let rows: Vec<NewOrder<'_>> = (0..3).map(|_| NewOrder::new("new", 0.0)).collect();
+    Order::bulk_create_with_history(
+        &mut *conn,
+        &rows,
+        &HistoryContext::new(),
+        BulkOptions::default(),
+    )
+    .unwrap();
+    let url = database_url();
+
+    let mut victim = MysqlConnection::establish(&url).unwrap();
+    let mut blocker_thread = None;
+    let outcome = victim.transaction::<usize, HistoryError, _>(|victim| {
+        let _: Vec<i32> = orders::table
+            .filter(orders::id.eq(3))
+            .select(orders::id)
+            .for_update()
+            .load(victim)?;
+        // The blocker weighs more (30 rows written), takes the history
+        // table's AUTO-INC lock with its first row, then waits for row 3.
+        let (id_sender, id) = mpsc::channel();
+        let url = url.clone();
+        blocker_thread = Some(std::thread::spawn(move || {
+                let mut blocker = MysqlConnection::establish(&url).unwrap();
+                id_sender.send(connection_id(&mut blocker)).unwrap();
+                let weight: Vec<String> = (0..30)
+                    .map(|_| "(2, 'w', 0, '', UTC_TIMESTAMP(6), '~')".to_owned())
+                    .collect();
+                blocker
+                    .batch_execute(&format!(
+                        "BEGIN; INSERT INTO historical_orders (id, status, total, customer_notes, history_date, history_type) VALUES {}",
+                        weight.join(", ")
+                    ))
+                    .unwrap();
+                blocker
+                    .batch_execute(
+                        "INSERT INTO historical_orders (id, status, total, customer_notes, history_date, history_type) \
+                         SELECT id, status, total, customer_notes, UTC_TIMESTAMP(6), '~' FROM orders \
+                         WHERE id IN (1, 3) ORDER BY id LOCK IN SHARE MODE",
+                    )
+                    .unwrap();
+                blocker
+        }));
+        wait_for_a_lock_wait(&mut conn, id.recv().unwrap());
+        Order::update_with_history(victim, orders::id.eq(3), orders::total.eq(5.0), &HistoryContext::new())
+    });
+    // The blocker's statement went through once the victim was rolled back;
+    // closing its connection rolls its transaction back.
+    drop(blocker_thread.unwrap().join().unwrap());
+    assert!(
+        matches!(
+            &outcome,
+            Err(HistoryError::Database(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info)))
+                if info.message().contains("auto-increment")
+        ),
+        "{outcome:?}"
+    );
+    // Nothing of the victim's transaction is kept, and it can run again.
+    let total: f64 = orders::table
+        .find(3)
+        .select(orders::total)
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(total, 0.0);
+    let changed = victim
+        .transaction::<usize, HistoryError, _>(|victim| {
+            Order::update_with_history(
+                victim,
+                orders::id.eq(3),
+                orders::total.eq(5.0),
+                &HistoryContext::new(),
+            )
+        })
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+/// The server's id of this connection.
+fn connection_id(conn: &mut MysqlConnection) -> i64 {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    diesel::sql_query("SELECT CAST(CONNECTION_ID() AS SIGNED) AS id")
+        .get_result::<Id>(conn)
+        .unwrap()
+        .id
+}
+
+/// Blocks until the transaction of connection `id` waits for a row lock
+/// (only that one: other programs may share the server).
+fn wait_for_a_lock_wait(conn: &mut MysqlConnection, id: i64) {
     #[derive(QueryableByName)]
     struct Waiting {
         #[diesel(sql_type = BigInt)]
@@ -397,8 +533,10 @@ fn wait_for_a_lock_wait(conn: &mut MysqlConnection) {
     }
     for _ in 0..300 {
         let waiting: Waiting = diesel::sql_query(
-            "SELECT COUNT(*) AS count FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+            "SELECT COUNT(*) AS count FROM information_schema.INNODB_TRX \
+             WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id = ?",
         )
+        .bind::<BigInt, _>(id)
         .get_result(conn)
         .unwrap();
         if waiting.count > 0 {
@@ -406,5 +544,5 @@ fn wait_for_a_lock_wait(conn: &mut MysqlConnection) {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("no transaction came to wait for a lock within 30 s");
+    panic!("connection {id} came to wait for no lock within 30 s");
 }

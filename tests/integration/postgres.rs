@@ -263,6 +263,15 @@ fn concurrent_database() -> String {
     url
 }
 
+/// A connection for the record-order stress test: as for the other
+/// concurrency tests.
+fn stress_connection(url: &str) -> ConcurrentConn {
+    concurrent_connection(url)
+}
+
+/// What `concurrent_connection` opens.
+type ConcurrentConn = PgConnection;
+
 fn concurrent_connection(url: &str) -> PgConnection {
     PgConnection::establish(url).unwrap()
 }

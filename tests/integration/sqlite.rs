@@ -191,14 +191,26 @@ const DELETE_STATEMENTS: usize = 2;
 
 /// A database file shared by the threads of the concurrency test.
 fn concurrent_database() -> std::path::PathBuf {
+    // One file per call: concurrency tests of this binary run side by side.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let path = std::env::temp_dir().join(format!(
-        "history-concurrency-{}.sqlite3",
-        std::process::id()
+        "history-concurrency-{}-{}.sqlite3",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let _ = std::fs::remove_file(&path);
     create_tables(&mut TestConn::unlocked(concurrent_connection(&path)));
     path
 }
+
+/// A connection for the record-order stress test: as for the other
+/// concurrency tests.
+fn stress_connection(path: &std::path::Path) -> ConcurrentConn {
+    concurrent_connection(path)
+}
+
+/// What `concurrent_connection` opens.
+type ConcurrentConn = SqliteConnection;
 
 fn concurrent_connection(path: &std::path::Path) -> SqliteConnection {
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();

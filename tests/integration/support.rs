@@ -366,6 +366,8 @@ macro_rules! backend_suite {
         crate::writes::write_suite!();
         crate::reads::read_suite!();
         crate::names::names_suite!();
+        crate::ordering::ordering_suite!();
+        crate::atomicity::atomicity_suite!();
 
         #[test]
         fn down_migration_drops_the_history_table() {

@@ -5,6 +5,7 @@
 mod diff;
 pub(crate) mod sql;
 
+use crate::transaction::atomic;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -369,8 +370,8 @@ pub trait ReadHistory: HistoricalRecords {
     /// # let mut conn = SqliteConnection::establish(":memory:")?;
     /// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL);")?;
     /// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
-    /// // History dates keep microseconds.
-    /// let start = Utc::now().trunc_subsecs(6);
+    /// // History dates keep microseconds; explicit ones lie in the past.
+    /// let start = Utc::now().trunc_subsecs(6) - Duration::days(1);
     /// let ctx = |at| HistoryContext::new().at(at);
     /// let order = Order::create_with_history(&mut conn, &NewOrder { status: "new" }, &ctx(start))?;
     /// order.delete_with_history(&mut conn, &ctx(start + Duration::hours(2)))?;
@@ -550,7 +551,7 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
     {
         check_reason(&Self::HISTORY_TABLE, reason)?;
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let latest = Self::latest(conn, id)?;
             <C::Backend as ReadBackend<Self>>::set_reason(
                 conn,
@@ -588,7 +589,7 @@ where
 {
     let spec = &M::HISTORY_TABLE;
     let now = Utc::now();
-    conn.transaction(|conn| {
+    atomic(conn, |conn| {
         let id = record.object_id();
         let live =
             <C::Backend as ReadBackend<M>>::live_rows(conn, std::slice::from_ref(&id), true)?.pop();

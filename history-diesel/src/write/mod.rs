@@ -24,6 +24,7 @@ use self::sql::{
 };
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
+use crate::transaction::atomic;
 use crate::{
     Dialect, HistoricalRecords, HistoryBackend, HistoryRecord, HistoryTableSpec, HistoryType,
     RecordEvent, RecordHooks,
@@ -215,7 +216,7 @@ where
         let spec = &M::HISTORY_TABLE;
         let total = batches.iter().flatten().map(|(_, count)| count).sum();
         let metas = HistoryContext::metas_for(contexts, spec, 0, total, now)?;
-        if let (Dialect::Postgres, [Some(meta)]) = (DB::DIALECT, metas.as_slice()) {
+        if let Some(meta) = one_statement_meta(DB::DIALECT, &metas) {
             // Each statement inserts its rows and their records at once; the
             // batches share one transaction, without savepoints.
             let meta = hooked_meta::<M>(HistoryType::Created, meta)?;
@@ -246,14 +247,14 @@ where
                         });
                     }
                     let ids: Vec<M::Id> = inserted.iter().map(M::history_key).collect();
-                    after_hook::<M, C>(conn, &ids, HistoryType::Created, &meta)?;
+                    after_hook::<M, C>(conn, &ids, HistoryType::Created)?;
                     models.extend(inserted);
                 }
                 Ok(models)
             };
             return single_statement(conn, alone, run);
         }
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let mut models: Vec<M> = Vec::with_capacity(total);
             for batch in batches {
                 let first = models.len();
@@ -311,7 +312,7 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
-        if let (Dialect::Postgres, Some(meta)) = (DB::DIALECT, &meta) {
+        if let Some(meta) = one_statement_meta(DB::DIALECT, std::slice::from_ref(&meta)) {
             // The UPDATE's RETURNING rows are the values after the update.
             let meta = hooked_meta::<M>(HistoryType::Changed, meta)?;
             let write = UpdateWhere {
@@ -322,7 +323,7 @@ where
             };
             return write_in_one_statement::<M, C, _>(conn, write, HistoryType::Changed, &meta);
         }
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let ids: Vec<M::Id> = if DB::DIALECT == Dialect::Mysql {
                 // Lock the rows first: no other writer changes them before their
                 // history is read.
@@ -378,7 +379,7 @@ where
         // no `SELECT .. FOR UPDATE` is needed to learn which rows it touched.
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let matched = UpdateWhere {
                 spec,
                 changes,
@@ -404,13 +405,13 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, Utc::now())?;
-        if let (Dialect::Postgres, Some(meta)) = (DB::DIALECT, &meta) {
+        if let Some(meta) = one_statement_meta(DB::DIALECT, std::slice::from_ref(&meta)) {
             // The DELETE's RETURNING rows are the values before the delete.
             let meta = hooked_meta::<M>(HistoryType::Deleted, meta)?;
             let write = DeleteWhere { spec, filter };
             return write_in_one_statement::<M, C, _>(conn, write, HistoryType::Deleted, &meta);
         }
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             if DB::DIALECT == Dialect::Sqlite && !<M::Hooks as RecordHooks<M>>::AFTER_RECORD {
                 // SQLite has one writer: once the history INSERT holds the write
                 // lock, the DELETE sees exactly the rows it recorded.
@@ -456,7 +457,7 @@ where
         let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
         let ids = ids.as_slice();
         let metas = HistoryContext::metas_for(contexts, spec, offset, ids.len(), now)?;
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             // Lock the rows and check they all exist: the upsert below must
             // never create one.
             let mut found = 0;
@@ -497,7 +498,7 @@ where
         let spec = &M::HISTORY_TABLE;
         let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
         let metas = HistoryContext::metas_for(ctx, spec, 0, ids.len(), now)?;
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             Upsert {
                 spec,
                 dialect: DB::DIALECT,
@@ -521,6 +522,24 @@ where
     {
         let keys = [key];
         <DB as WriteBackend<M>>::delete(conn, key_in::<M>(&keys), ctx)
+    }
+}
+
+/// The one metadata of a write that PostgreSQL sends as a single statement
+/// (the data write and its history in one CTE).
+///
+/// Not for an explicit date: the CTE's history INSERT reads the object's
+/// latest record from the statement's snapshot, which may predate the record
+/// of a writer it waited for, and an explicit date must be placed after that
+/// record (see `push_record_date`). Such writes take the locks in a
+/// statement of their own first.
+fn one_statement_meta<U>(
+    dialect: Dialect,
+    metas: &[Option<HistoryMeta<U>>],
+) -> Option<&HistoryMeta<U>> {
+    match (dialect, metas) {
+        (Dialect::Postgres, [Some(meta)]) if !meta.explicit => Some(meta),
+        _ => None,
     }
 }
 
@@ -655,7 +674,7 @@ where
     if alone && matches!(status.transaction_depth(), Ok(None)) {
         write(conn)
     } else {
-        conn.transaction(write)
+        atomic(conn, write)
     }
 }
 
@@ -677,17 +696,16 @@ where
         reason: &mut meta.reason,
     })
     .map_err(HistoryError::Hook)?;
+    // A reason the hook set must fit the column like any other.
+    if let Some(reason) = &meta.reason {
+        crate::context::check_reason(&M::HISTORY_TABLE, reason)?;
+    }
     Ok(meta)
 }
 
 /// Runs the `after_record` hook, when the model has one, with the records
 /// just written for these keys.
-fn after_hook<M, C>(
-    conn: &mut C,
-    ids: &[M::Id],
-    kind: HistoryType,
-    meta: &HistoryMeta<UserIdOf<M>>,
-) -> Result<(), HistoryError>
+fn after_hook<M, C>(conn: &mut C, ids: &[M::Id], kind: HistoryType) -> Result<(), HistoryError>
 where
     M: HistoricalRecords,
     C: LoadConnection,
@@ -697,7 +715,7 @@ where
         return Ok(());
     }
     for chunk in ids.chunks(KEY_CHUNK) {
-        let records = <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind, meta)?;
+        let records = <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind)?;
         <M::Hooks as RecordHooks<M>>::after_record(&records).map_err(HistoryError::Hook)?;
     }
     Ok(())
@@ -730,7 +748,7 @@ where
         })
         .load(conn)
         .map_err(|err| missing_history_table(spec, err))?;
-        after_hook::<M, C>(conn, &ids, kind, meta)?;
+        after_hook::<M, C>(conn, &ids, kind)?;
         Ok(ids.len())
     })
 }
@@ -772,10 +790,9 @@ where
     UserIdOf<M>: Clone,
 {
     for chunk in ids.chunks(KEY_CHUNK) {
-        let written = record_where::<M, C, _>(conn, key_in::<M>(chunk), kind, meta)?;
+        record_where::<M, C, _>(conn, key_in::<M>(chunk), kind, meta)?;
         if <M::Hooks as RecordHooks<M>>::AFTER_RECORD {
-            let records =
-                <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind, &written)?;
+            let records = <C::Backend as RecordBackend<M>>::load_records(conn, chunk, kind)?;
             <M::Hooks as RecordHooks<M>>::after_record(&records).map_err(HistoryError::Hook)?;
         }
     }
@@ -824,12 +841,11 @@ fn missing_history_table(spec: &HistoryTableSpec, err: diesel::result::Error) ->
 /// Writing a history record: the statement and what it needs of a backend,
 /// behind one bound.
 trait RecordBackend<M: HistoricalRecords>: HistoryBackend {
-    /// The records a history statement with `meta` wrote for these keys.
+    /// The records of `kind` a history statement just wrote for these keys.
     fn load_records<C>(
         conn: &mut C,
         ids: &[M::Id],
         kind: HistoryType,
-        meta: &HistoryMeta<UserIdOf<M>>,
     ) -> diesel::QueryResult<Vec<M::Record>>
     where
         C: LoadConnection<Backend = Self>;
@@ -864,7 +880,6 @@ where
         conn: &mut C,
         ids: &[M::Id],
         kind: HistoryType,
-        meta: &HistoryMeta<UserIdOf<M>>,
     ) -> diesel::QueryResult<Vec<M::Record>>
     where
         C: LoadConnection<Backend = Self>,
@@ -880,7 +895,6 @@ where
                     ids,
                     sql_type: PhantomData::<KeySqlType<M>>,
                 },
-                date: &meta.date,
                 kind,
             },
         })
@@ -1156,7 +1170,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         if N::inserts_batches(conn) {
             // Diesel's own multi-row `INSERT .. RETURNING`, then the history
             // of the batch.
-            return conn.transaction(|conn| {
+            return atomic(conn, |conn| {
                 let mut created = Vec::with_capacity(rows.len());
                 for (i, chunk) in rows.chunks(batch).enumerate() {
                     let inserted = N::insert_batch(conn, chunk)
@@ -1218,7 +1232,7 @@ pub trait WriteWithHistory: HistoricalRecords {
                 detail: "the same key appears twice in the input".to_owned(),
             });
         }
-        conn.transaction(|conn| {
+        atomic(conn, |conn| {
             let mut updated = 0;
             for (i, chunk) in rows.chunks(batch).enumerate() {
                 updated += <C::Backend as WriteBackend<Self>>::bulk_update(

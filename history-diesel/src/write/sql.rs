@@ -135,7 +135,7 @@ where
         out.push_sql(") SELECT ");
         push_names(&mut out, &tracked)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, UtcTimestamp>(&node.meta.date)?;
+        push_record_date(&mut out, node.spec, node.dialect, node.meta)?;
         // One of three fixed characters: written as a literal, not a bind.
         out.push_sql(", '");
         out.push_sql(node.kind.as_str());
@@ -162,6 +162,76 @@ where
         Ok(())
     }
 }
+
+/// The `history_date` of a new record, read after the write holds its row
+/// locks, so that the records of an object sort by (`history_date`,
+/// `history_id`) in the order their writes committed.
+///
+/// - A clock date is the database's clock where it has a precise one
+///   ([`Dialect::database_clock`]): read after the lock wait, it is later
+///   than every record committed before (explicit dates in the future are
+///   refused), so it needs no look at the history table. Such a look would
+///   also cost MySQL's `INSERT .. SELECT` shared locks on the history table
+///   under REPEATABLE READ, and deadlocks with other writers.
+/// - A bound date (an explicit one, or SQLite's application clock) is moved
+///   after the object's latest record when it is not already:
+///   `GREATEST(date, COALESCE((SELECT next instant after MAX(history_date) ..), date))`.
+///   Every writer of an object holds its row lock while it records, and a
+///   bound date is written by a statement of its own after that lock, so the
+///   latest record it sees is the last one committed.
+fn push_record_date<'b, DB, U>(
+    out: &mut AstPass<'_, 'b, DB>,
+    spec: &HistoryTableSpec,
+    dialect: Dialect,
+    meta: &'b HistoryMeta<U>,
+) -> QueryResult<()>
+where
+    DB: HistoryBackend + HasSqlType<Timestamp>,
+    UtcTimestamp: ToSql<Timestamp, DB>,
+{
+    if let Some(clock) = dialect.database_clock().filter(|_| !meta.explicit) {
+        out.push_sql(clock);
+        return Ok(());
+    }
+    let date =
+        |out: &mut AstPass<'_, 'b, DB>| out.push_bind_param::<Timestamp, UtcTimestamp>(&meta.date);
+    let (before, after) = dialect.after_instant();
+    out.push_sql(dialect.greatest());
+    out.push_sql("(");
+    date(out)?;
+    out.push_sql(", COALESCE((SELECT ");
+    out.push_sql(before);
+    out.push_sql("MAX(");
+    out.push_identifier(LATEST)?;
+    out.push_sql(".");
+    out.push_identifier(columns::HISTORY_DATE)?;
+    out.push_sql(")");
+    out.push_sql(after);
+    out.push_sql(" FROM ");
+    push_table(out, spec.history());
+    out.push_sql(" AS ");
+    out.push_identifier(LATEST)?;
+    out.push_sql(" WHERE ");
+    for (i, key) in spec.primary_key.iter().enumerate() {
+        if i > 0 {
+            out.push_sql(" AND ");
+        }
+        out.push_identifier(LATEST)?;
+        out.push_sql(".");
+        out.push_identifier(key)?;
+        out.push_sql(" = ");
+        out.push_identifier(spec.source_table)?;
+        out.push_sql(".");
+        out.push_identifier(key)?;
+    }
+    out.push_sql("), ");
+    date(out)?;
+    out.push_sql("))");
+    Ok(())
+}
+
+/// The alias of the history table in the record date's subquery.
+const LATEST: &str = "history_latest";
 
 /// `AND NOT EXISTS (latest record of the row with the same tracked values)`:
 /// `skip_unchanged` as one more condition of the history INSERT, so it costs
@@ -425,35 +495,51 @@ impl<DB: HistoryBackend, N: QueryFragment<DB>> QueryFragment<DB> for ForUpdate<N
     }
 }
 
-/// The records one history statement wrote: the keys, its date and its kind.
+/// The records one history statement wrote: the latest record of each key,
+/// of its kind. The writer still holds the rows' locks, so no other record
+/// of these objects can follow them.
 pub(crate) struct RecordsOf<'q, Id, ST> {
     pub(crate) keys: KeyIn<'q, Id, ST>,
-    pub(crate) date: &'q UtcTimestamp,
     pub(crate) kind: HistoryType,
 }
 
 impl<DB, Id, ST> QueryFragment<DB> for RecordsOf<'_, Id, ST>
 where
-    DB: Backend + HasSqlType<ST> + HasSqlType<Timestamp>,
+    DB: HistoryBackend + HasSqlType<ST>,
     Id: ToSql<ST, DB>,
-    UtcTimestamp: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let table = self.keys.spec.history_table;
+        let spec = self.keys.spec;
+        let table = spec.history_table;
         self.keys.walk_ast(out.reborrow())?;
-        out.push_sql(" AND ");
-        out.push_identifier(table)?;
-        out.push_sql(".");
-        out.push_identifier(columns::HISTORY_DATE)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Timestamp, UtcTimestamp>(self.date)?;
         out.push_sql(" AND ");
         out.push_identifier(table)?;
         out.push_sql(".");
         out.push_identifier(columns::HISTORY_TYPE)?;
         out.push_sql(" = '");
         out.push_sql(self.kind.as_str());
-        out.push_sql("'");
+        out.push_sql("' AND NOT EXISTS (SELECT 1 FROM ");
+        push_table(&mut out, spec.history());
+        out.push_sql(" AS ");
+        out.push_identifier(LATEST)?;
+        out.push_sql(" WHERE ");
+        for key in spec.primary_key {
+            out.push_identifier(LATEST)?;
+            out.push_sql(".");
+            out.push_identifier(key)?;
+            out.push_sql(" = ");
+            out.push_identifier(table)?;
+            out.push_sql(".");
+            out.push_identifier(key)?;
+            out.push_sql(" AND ");
+        }
+        crate::read::sql::push_follows(
+            &mut out,
+            LATEST,
+            table,
+            crate::read::sql::Direction::OldestFirst,
+        )?;
+        out.push_sql(")");
         Ok(())
     }
 }
