@@ -85,6 +85,16 @@ pub enum HistoryError {
         /// The date given.
         date: chrono::DateTime<chrono::Utc>,
     },
+    /// The model's `#[history(schema = ...)]` names another table than its
+    /// `table!` (`schema.table`): nothing was written.
+    SchemaMismatch {
+        /// The model written.
+        model: &'static str,
+        /// The table as the history statements would name it.
+        declared: String,
+        /// The table as its `table!` names it.
+        table: String,
+    },
 }
 
 impl fmt::Display for HistoryError {
@@ -123,6 +133,14 @@ impl fmt::Display for HistoryError {
             HistoryError::DateInFuture { model, date } => write!(
                 f,
                 "history date {date} of {model} is in the future; explicit dates are for the past"
+            ),
+            HistoryError::SchemaMismatch {
+                model,
+                declared,
+                table,
+            } => write!(
+                f,
+                "history of {model} would write {declared}, but its table! is {table}: fix #[history(schema = ...)]"
             ),
         }
     }

@@ -149,23 +149,34 @@ fn a_history_schema_the_model_names_is_where_its_history_table_is_created() {
     assert!(spec.up_sql(Dialect::Postgres).contains(index));
 }
 
-/// What creates the schema `probe_schema` on each backend (a database on
-/// MySQL, an attached database on SQLite).
-pub fn create_probe_schema(dialect: Dialect) -> &'static str {
+/// A model whose `schema` is not its `table!`'s, with a table of the same
+/// name in the schema it names.
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords,
+)]
+#[diesel(table_name = probe_schema::sch_orders)]
+#[history(schema = probe_audit, table_name = mistyped_sch_orders)]
+pub struct MistypedSchOrder {
+    pub id: i32,
+    pub status: String,
+}
+
+/// What creates a schema on each backend: a database on MySQL, an attached
+/// database on SQLite, a schema on PostgreSQL (rolled back with the test
+/// transaction).
+pub fn create_schema(dialect: Dialect, name: &str) -> String {
     match dialect {
-        Dialect::Sqlite => "ATTACH DATABASE ':memory:' AS probe_schema",
-        // Rolled back with the test transaction.
-        Dialect::Postgres => "CREATE SCHEMA probe_schema",
-        Dialect::Mysql => "DROP DATABASE IF EXISTS probe_schema; CREATE DATABASE probe_schema",
+        Dialect::Sqlite => format!("ATTACH DATABASE ':memory:' AS {name}"),
+        Dialect::Postgres => format!("CREATE SCHEMA {name}"),
+        Dialect::Mysql => format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"),
     }
 }
 
-/// What creates the schema `probe_audit`.
-pub fn create_probe_audit(dialect: Dialect) -> &'static str {
+/// Drops what [`create_schema`] made where a test transaction does not.
+pub fn drop_schema(dialect: Dialect, name: &str) -> Option<String> {
     match dialect {
-        Dialect::Sqlite => "ATTACH DATABASE ':memory:' AS probe_audit",
-        Dialect::Postgres => "CREATE SCHEMA probe_audit",
-        Dialect::Mysql => "DROP DATABASE IF EXISTS probe_audit; CREATE DATABASE probe_audit",
+        Dialect::Mysql => Some(format!("DROP DATABASE {name}")),
+        Dialect::Sqlite | Dialect::Postgres => None,
     }
 }
 
@@ -178,14 +189,21 @@ pub fn serial_key(dialect: Dialect) -> &'static str {
     }
 }
 
+/// `SELECT COUNT(*) AS n`.
+#[derive(QueryableByName)]
+pub struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
 /// Test bodies for names; expanded inside `backend_suite!`, next to its
 /// `connect()` and the other suites' imports.
 macro_rules! names_suite {
     () => {
         use crate::names::{
-            create_probe_audit, create_probe_schema, default_schema, probe_schema, serial_key,
-            AuditedSchOrder, HistoricalKeyedOrder, HistoricalOrderItem, HistoricalSchOrder,
-            HistoricalSelection, KeyedOrder, NewKeyedOrder, OrderItem, SchOrder, SchOrderAudit,
+            create_schema, default_schema, drop_schema, probe_schema, serial_key, AuditedSchOrder,
+            HistoricalKeyedOrder, HistoricalOrderItem, HistoricalSchOrder, HistoricalSelection,
+            KeyedOrder, MistypedSchOrder, NewKeyedOrder, OrderItem, SchOrder, SchOrderAudit,
             Selection,
         };
 
@@ -217,7 +235,8 @@ macro_rules! names_suite {
         fn names_a_table_in_a_schema_is_written_and_read_there_not_in_its_default_schema_twin() {
             let mut conn = connect();
             let spec = &SchOrder::HISTORY_TABLE;
-            conn.batch_execute(create_probe_schema(DIALECT)).unwrap();
+            conn.batch_execute(&create_schema(DIALECT, "probe_schema"))
+                .unwrap();
             names_table(&mut conn, spec.source(), ", status TEXT NOT NULL");
             names_table(
                 &mut conn,
@@ -293,8 +312,8 @@ macro_rules! names_suite {
                 .get_result(&mut *conn)
                 .unwrap();
             assert_eq!(left, 0);
-            if DIALECT == history_diesel::Dialect::Mysql {
-                conn.batch_execute("DROP DATABASE probe_schema").unwrap();
+            if let Some(drop) = drop_schema(DIALECT, "probe_schema") {
+                conn.batch_execute(&drop).unwrap();
             }
         }
 
@@ -302,8 +321,10 @@ macro_rules! names_suite {
         fn names_a_history_schema_of_its_own_holds_the_records() {
             let mut conn = connect();
             let spec = &AuditedSchOrder::HISTORY_TABLE;
-            conn.batch_execute(create_probe_schema(DIALECT)).unwrap();
-            conn.batch_execute(create_probe_audit(DIALECT)).unwrap();
+            conn.batch_execute(&create_schema(DIALECT, "probe_schema"))
+                .unwrap();
+            conn.batch_execute(&create_schema(DIALECT, "probe_audit"))
+                .unwrap();
             names_table(&mut conn, spec.source(), ", status TEXT NOT NULL");
             conn.batch_execute(&spec.up_sql(DIALECT))
                 .expect("history table in its schema");
@@ -325,6 +346,54 @@ macro_rules! names_suite {
             if DIALECT == history_diesel::Dialect::Mysql {
                 conn.batch_execute("DROP DATABASE probe_schema; DROP DATABASE probe_audit")
                     .unwrap();
+            }
+        }
+
+        #[test]
+        fn names_a_schema_other_than_the_table_s_is_refused_before_any_write() {
+            let mut conn = connect();
+            let spec = &MistypedSchOrder::HISTORY_TABLE;
+            // A same-named table in the schema the model names, which a write
+            // must not reach.
+            conn.batch_execute(&create_schema(DIALECT, "probe_audit"))
+                .unwrap();
+            names_table(&mut conn, spec.source(), ", status TEXT NOT NULL");
+            conn.batch_execute(&spec.up_sql(DIALECT)).unwrap();
+
+            let ctx = HistoryContext::new();
+            let new = probe_schema::sch_orders::status.eq("new");
+            let err = MistypedSchOrder::create_with_history(&mut *conn, new, &ctx).unwrap_err();
+            let HistoryError::SchemaMismatch {
+                model,
+                declared,
+                table,
+            } = &err
+            else {
+                panic!("{err:?}");
+            };
+            assert_eq!(*model, "MistypedSchOrder");
+            assert!(
+                declared.contains("probe_audit") && table.contains("probe_schema"),
+                "{err}"
+            );
+            let row = MistypedSchOrder {
+                id: 1,
+                status: "x".into(),
+            };
+            assert!(matches!(
+                row.delete_with_history(&mut *conn, &ctx),
+                Err(HistoryError::SchemaMismatch { .. })
+            ));
+            let rows: i64 = diesel::sql_query(format!(
+                "SELECT COUNT(*) AS n FROM {}",
+                DIALECT.quote_table(spec.source())
+            ))
+            .get_result::<crate::names::Count>(&mut *conn)
+            .unwrap()
+            .n;
+            assert_eq!(rows, 0);
+            if let Some(drop) = drop_schema(DIALECT, "probe_audit") {
+                conn.batch_execute(&drop).unwrap();
             }
         }
 
