@@ -140,7 +140,7 @@ impl fmt::Display for HistoryError {
                 table,
             } => write!(
                 f,
-                "history of {model} would write {declared}, but its table! is {table}: fix #[history(schema = ...)]"
+                "history of {model} would write {declared}, but its table! is {table}: #[history(schema = ...)] must repeat the table!'s schema (and a table in a schema cannot have a #[sql_name] of its own)"
             ),
         }
     }
