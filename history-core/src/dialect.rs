@@ -61,6 +61,40 @@ impl Dialect {
         }
     }
 
+    /// The most bind parameters one statement may carry: the protocol's
+    /// 16-bit count on PostgreSQL and MySQL, and on SQLite the default of
+    /// `SQLITE_MAX_VARIABLE_NUMBER` since 3.32 (a build may set another;
+    /// history-diesel reads it from the connection).
+    pub const fn max_binds(self) -> usize {
+        match self {
+            Dialect::Postgres | Dialect::Mysql => 65_535,
+            Dialect::Sqlite => 32_766,
+        }
+    }
+
+    /// How many bind parameters the SQL text holds: `$1`, `$2`, .. on
+    /// PostgreSQL, `?` elsewhere, outside quoted names and strings.
+    pub fn count_binds(self, sql: &str) -> usize {
+        let mut count = 0;
+        let mut quote = None;
+        let mut chars = sql.chars().peekable();
+        while let Some(ch) = chars.next() {
+            match (quote, ch) {
+                (Some(open), _) if ch == open => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"' | '`') => quote = Some(ch),
+                (None, '?') if self != Dialect::Postgres => count += 1,
+                (None, '$') if self == Dialect::Postgres => {
+                    if chars.peek().is_some_and(char::is_ascii_digit) {
+                        count += 1;
+                    }
+                }
+                (None, _) => {}
+            }
+        }
+        count
+    }
+
     /// The database's own clock as a UTC `Timestamp` expression, read where
     /// the expression is evaluated; `None` where the history date is the
     /// application's clock instead.
@@ -180,6 +214,19 @@ mod tests {
             "`sales`.`order items`"
         );
         assert_eq!(Dialect::Sqlite.quote_table(table(None)), "\"order items\"");
+    }
+
+    #[test]
+    fn counts_bind_parameters_outside_quotes() {
+        assert_eq!(
+            Dialect::Postgres.count_binds(r#"VALUES ($1, $2, "a$1", '$3')"#),
+            2
+        );
+        assert_eq!(
+            Dialect::Mysql.count_binds("VALUES (?, DEFAULT, `a?`, '?'), (?, ?)"),
+            3
+        );
+        assert_eq!(Dialect::Sqlite.count_binds(r#"VALUES (?, "x?")"#), 1);
     }
 
     #[test]

@@ -199,6 +199,57 @@ macro_rules! atomicity_suite {
                 assert_eq!(state(&mut conn), (1, 4, vec!["after".to_owned()]));
             }
 
+            /// 20,000 rows in one batch bind 80,000 values on insert and
+            /// 100,000 on update: more than any backend takes in one
+            /// statement (PostgreSQL and MySQL 65,535, SQLite 32,766).
+            #[test]
+            fn bulk_writes_split_batches_that_would_pass_the_bind_limit() {
+                const ROWS: usize = 20_000;
+                let mut conn = connect();
+                create_tables(&mut conn);
+                let rows: Vec<NewOrder<'_>> =
+                    (0..ROWS).map(|i| NewOrder::new("new", i as f64)).collect();
+                let one_batch = BulkOptions { batch_size: ROWS };
+                let mut created = Order::bulk_create_with_history(
+                    &mut *conn,
+                    &rows,
+                    &HistoryContext::new(),
+                    one_batch,
+                )
+                .unwrap();
+                assert_eq!(created.len(), ROWS);
+                for order in &mut created {
+                    order.total += 1.0;
+                }
+                let updated = Order::bulk_update_with_history(
+                    &mut *conn,
+                    &created,
+                    &HistoryContext::new(),
+                    one_batch,
+                )
+                .unwrap();
+                assert_eq!(updated, ROWS);
+                let counts: Vec<(String, i64)> = historical_orders::table
+                    .group_by(historical_orders::history_type)
+                    .select((historical_orders::history_type, diesel::dsl::count_star()))
+                    .order(historical_orders::history_type)
+                    .load::<(HistoryType, i64)>(&mut *conn)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(kind, n)| (kind.as_str().to_owned(), n))
+                    .collect();
+                assert_eq!(
+                    counts,
+                    [("+".to_owned(), ROWS as i64), ("~".to_owned(), ROWS as i64)]
+                );
+                let total: f64 = orders::table
+                    .select(diesel::dsl::sum(orders::total))
+                    .first::<Option<f64>>(&mut *conn)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(total, (0..ROWS).map(|i| i as f64 + 1.0).sum::<f64>());
+            }
+
             #[test]
             fn a_reason_set_by_a_hook_is_checked_against_the_column() {
                 let mut conn = connect();

@@ -544,5 +544,16 @@ fn wait_for_a_lock_wait(conn: &mut MysqlConnection, id: i64) {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("connection {id} came to wait for no lock within 30 s");
+    #[derive(QueryableByName, Debug)]
+    #[allow(dead_code)] // read by the panic message
+    struct Session {
+        #[diesel(sql_type = Text)]
+        state: String,
+    }
+    let sessions: Vec<Session> = diesel::sql_query(
+        "SELECT CONCAT_WS(' | ', ID, COMMAND, STATE, INFO) AS state FROM information_schema.PROCESSLIST",
+    )
+    .load(conn)
+    .unwrap();
+    panic!("connection {id} came to wait for no lock within 30 s; sessions: {sessions:#?}");
 }

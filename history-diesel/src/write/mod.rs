@@ -48,7 +48,10 @@ type SelectionSqlType<M, DB> = <<M as Selectable<DB>>::SelectExpression as Expre
 /// Options of the bulk writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BulkOptions {
-    /// Rows per statement.
+    /// Rows per statement, at most: a batch whose binds would pass the
+    /// backend's limit on one statement (65,535 on PostgreSQL and MySQL,
+    /// SQLite's `SQLITE_MAX_VARIABLE_NUMBER`, 32,766 by default) is cut to
+    /// the rows that fit.
     pub batch_size: usize,
 }
 
@@ -988,6 +991,28 @@ where
     }
 }
 
+/// Bind parameters a statement of a bulk write carries besides its rows'
+/// values: the history date (twice when it is bound), user and reason, with
+/// room to spare.
+const OWN_BINDS: usize = 16;
+
+/// Rows per statement of a bulk write: `batch_size`, cut so that the rows'
+/// binds stay within what one statement on this connection may carry,
+/// instead of failing with the database's own error.
+fn rows_per_statement<C>(
+    conn: &mut C,
+    batch_size: usize,
+    binds_per_row: usize,
+) -> Result<usize, HistoryError>
+where
+    C: LoadConnection,
+    C::Backend: HistoryBackend,
+{
+    let limit = <C::Backend as HistoryBackend>::bind_limit(conn)?;
+    let fit = (limit.saturating_sub(OWN_BINDS) / binds_per_row.max(1)).max(1);
+    Ok(batch_size.clamp(1, fit))
+}
+
 /// Per-row contexts must name every row, no more.
 fn check_context_count(
     model: &'static str,
@@ -1139,6 +1164,10 @@ where
 /// write does. Per-row contexts add one history statement per distinct
 /// context (the PostgreSQL CTE serves one shared context).
 ///
+/// A bulk batch is cut to the rows whose binds one statement may carry (see
+/// [`BulkOptions::batch_size`]); on SQLite the first bulk write of a process
+/// reads that limit from the compile options, one statement more.
+///
 /// On MySQL every `.. FOR UPDATE` above is prepared afresh (one round trip
 /// more, about 0.09 ms on loopback) rather than reused from Diesel's statement
 /// cache, so that a deadlock victim can retry on the same connection.
@@ -1228,7 +1257,11 @@ pub trait WriteWithHistory: HistoricalRecords {
         let spec = &Self::HISTORY_TABLE;
         check_context_count(spec.model, contexts.rows(), rows.len())?;
         let now = Utc::now();
-        let batch = options.batch_size.max(1);
+        let binds_per_row = match N::statements(&rows[..rows.len().min(1)]).first() {
+            Some((values, _)) => <C::Backend as HistoryBackend>::bind_count(values)?,
+            None => 0,
+        };
+        let batch = rows_per_statement(conn, options.batch_size, binds_per_row)?;
         if N::inserts_batches(conn) {
             // Diesel's own multi-row `INSERT .. RETURNING`, then the history
             // of the batch.
@@ -1286,7 +1319,9 @@ pub trait WriteWithHistory: HistoricalRecords {
     {
         check_context_count(Self::HISTORY_TABLE.model, contexts.rows(), rows.len())?;
         let now = Utc::now();
-        let batch = options.batch_size.max(1);
+        // The upsert binds every field of the model.
+        let binds_per_row = Self::HISTORY_TABLE.model_columns.len();
+        let batch = rows_per_statement(conn, options.batch_size, binds_per_row)?;
         let mut keys = std::collections::HashSet::with_capacity(rows.len());
         if !rows.iter().all(|row| keys.insert(row.history_key())) {
             return Err(HistoryError::Conflict {
