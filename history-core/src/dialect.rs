@@ -2,7 +2,7 @@ use std::ops::RangeInclusive;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::spec::{ColumnType, SqlKind};
+use crate::spec::{ColumnType, SqlKind, TableName};
 
 /// The SQL dialect a migration is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +44,15 @@ impl Dialect {
         }
         quoted.push(quote);
         quoted
+    }
+
+    /// Quotes a table, schema first when it has one: `"sales"."orders"`.
+    /// Every statement and migration names tables through this.
+    pub fn quote_table(self, table: TableName<'_>) -> String {
+        match table.schema {
+            Some(schema) => format!("{}.{}", self.quote(schema), self.quote(table.name)),
+            None => self.quote(table.name),
+        }
     }
 
     /// The longest identifier the backend accepts (index names are cut to it).
@@ -233,6 +242,23 @@ mod tests {
         assert_eq!(Dialect::Postgres.quote("a\"b"), "\"a\"\"b\"");
         assert_eq!(Dialect::Mysql.quote("a`b"), "`a``b`");
         assert_eq!(Dialect::Sqlite.quote("orders"), "\"orders\"");
+    }
+
+    #[test]
+    fn quotes_a_table_with_its_schema() {
+        let table = |schema| TableName {
+            schema,
+            name: "order items",
+        };
+        assert_eq!(
+            Dialect::Postgres.quote_table(table(Some("sales"))),
+            "\"sales\".\"order items\""
+        );
+        assert_eq!(
+            Dialect::Mysql.quote_table(table(Some("sales"))),
+            "`sales`.`order items`"
+        );
+        assert_eq!(Dialect::Sqlite.quote_table(table(None)), "\"order items\"");
     }
 
     #[test]

@@ -27,6 +27,6 @@ pub use history_type::{HistoryType, ParseHistoryTypeError};
 pub use hooks::{HookError, RecordEvent, RecordHooks};
 pub use migration::MigrationSql;
 pub use spec::{
-    ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind,
+    ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind, TableName,
 };
 pub use traits::{HistoricalRecords, HistoryRecord};

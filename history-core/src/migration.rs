@@ -10,7 +10,9 @@ use crate::columns::{
 };
 use crate::dialect::Dialect;
 use crate::history_type::HistoryType;
-use crate::spec::{ChangeReasonColumn, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind};
+use crate::spec::{
+    ChangeReasonColumn, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind, TableName,
+};
 
 /// The `up.sql` and `down.sql` of one history table migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +44,7 @@ impl HistoryTableSpec {
     /// table's keys or constraints: a row's primary key repeats once per record,
     /// and a referenced row may be gone while its history stays.
     pub fn up_sql(&self, dialect: Dialect) -> String {
-        let table = dialect.quote(self.history_table);
+        let table = dialect.quote_table(self.history());
         let mut lines = Vec::with_capacity(self.columns.len() + 5);
         lines.push(format!(
             "{} {}",
@@ -122,11 +124,22 @@ impl HistoryTableSpec {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let _ = writeln!(
-                sql,
-                "CREATE INDEX {} ON {table} ({columns});",
-                dialect.quote(&index_name(dialect, self.history_table, suffix))
-            );
+            let index = index_name(dialect, self.history_table, suffix);
+            let (index, on) = match (dialect, self.history_schema) {
+                // SQLite puts the schema on the index's name, and refuses it on the table.
+                (Dialect::Sqlite, Some(schema)) => (
+                    dialect.quote_table(TableName {
+                        schema: Some(schema),
+                        name: &index,
+                    }),
+                    dialect.quote(self.history_table),
+                ),
+                // PostgreSQL and MySQL create an index in its table's schema.
+                (Dialect::Sqlite, None) | (Dialect::Postgres | Dialect::Mysql, _) => {
+                    (dialect.quote(&index), table.clone())
+                }
+            };
+            let _ = writeln!(sql, "CREATE INDEX {index} ON {on} ({columns});");
         }
         sql
     }
@@ -142,7 +155,7 @@ impl HistoryTableSpec {
 
     /// `DROP TABLE` for the history table (its indexes go with it).
     pub fn down_sql(&self, dialect: Dialect) -> String {
-        format!("DROP TABLE {};\n", dialect.quote(self.history_table))
+        format!("DROP TABLE {};\n", dialect.quote_table(self.history()))
     }
 }
 

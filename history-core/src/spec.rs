@@ -98,10 +98,16 @@ impl Default for ChangeReasonColumn {
 pub struct HistoryTableSpec {
     /// Name of the model type (`Order`).
     pub model: &'static str,
-    /// Name of the source table (`orders`).
+    /// SQL name of the source table (`orders`), without its schema.
     pub source_table: &'static str,
-    /// Name of the history table (`historical_orders`).
+    /// Database schema of the source table, when its `table!` names one
+    /// (`sales.orders`).
+    pub source_schema: Option<&'static str>,
+    /// SQL name of the history table (`historical_orders`), without its schema.
     pub history_table: &'static str,
+    /// Database schema of the history table: the source table's unless the
+    /// model names another.
+    pub history_schema: Option<&'static str>,
     /// Primary-key columns of the source table, in key order.
     pub primary_key: &'static [&'static str],
     /// Tracked columns in field order (the primary key included).
@@ -120,7 +126,32 @@ pub struct HistoryTableSpec {
     pub skip_unchanged: bool,
 }
 
+/// A table as statements name it: its SQL name, in its schema if it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableName<'a> {
+    /// The database schema (`sales`), or `None` for the connection's default.
+    pub schema: Option<&'a str>,
+    /// The table's own name (`orders`).
+    pub name: &'a str,
+}
+
 impl HistoryTableSpec {
+    /// The source table, in its schema.
+    pub fn source(&self) -> TableName<'static> {
+        TableName {
+            schema: self.source_schema,
+            name: self.source_table,
+        }
+    }
+
+    /// The history table, in its schema.
+    pub fn history(&self) -> TableName<'static> {
+        TableName {
+            schema: self.history_schema,
+            name: self.history_table,
+        }
+    }
+
     /// The tracked column with this name.
     pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
         self.columns.iter().find(|column| column.name == name)

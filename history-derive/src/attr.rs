@@ -74,12 +74,15 @@ pub struct ContainerAttrs {
     pub change_reason: Attr<ChangeReason>,
     pub skip_unchanged: Attr<()>,
     pub hooks: Attr<Type>,
+    pub schema: Attr<Ident>,
+    pub history_schema: Attr<Ident>,
 }
 
 /// `#[history(...)]` on a field.
 pub struct FieldAttrs {
     pub sql_type: Attr<Type>,
     pub db_type: Attr<LitStr>,
+    pub sql_name: Attr<LitStr>,
 }
 
 /// The `#[diesel(...)]` options of the struct the derive reads.
@@ -117,6 +120,8 @@ impl ContainerAttrs {
             change_reason: Attr::none(symbol::CHANGE_REASON),
             skip_unchanged: Attr::none(symbol::SKIP_UNCHANGED),
             hooks: Attr::none(symbol::HOOKS),
+            schema: Attr::none(symbol::SCHEMA),
+            history_schema: Attr::none(symbol::HISTORY_SCHEMA),
         };
         for_each_history_option(cx, attrs, symbol::CONTAINER_OPTIONS, |keyword, value| {
             if keyword == &symbol::TABLE_NAME {
@@ -155,6 +160,12 @@ impl ContainerAttrs {
             } else if keyword == &symbol::HOOKS {
                 let ty = eq_value(keyword, value, "hooks = MyHooks", syn::parse2::<Type>)?;
                 this.hooks.set(cx, keyword, ty);
+            } else if keyword == &symbol::SCHEMA {
+                let ident = eq_value(keyword, value, "schema = sales", parse_ident)?;
+                this.schema.set(cx, keyword, ident);
+            } else if keyword == &symbol::HISTORY_SCHEMA {
+                let ident = eq_value(keyword, value, "history_schema = audit", parse_ident)?;
+                this.history_schema.set(cx, keyword, ident);
             } else if keyword == &symbol::SKIP_UNCHANGED {
                 match value {
                     Value::Flag => this.skip_unchanged.set(cx, keyword, ()),
@@ -172,6 +183,7 @@ impl FieldAttrs {
         let mut this = FieldAttrs {
             sql_type: Attr::none(symbol::SQL_TYPE),
             db_type: Attr::none(symbol::DB_TYPE),
+            sql_name: Attr::none(symbol::SQL_NAME),
         };
         for_each_history_option(cx, attrs, symbol::FIELD_OPTIONS, |keyword, value| {
             if keyword == &symbol::SQL_TYPE {
@@ -185,12 +197,21 @@ impl FieldAttrs {
             } else if keyword == &symbol::DB_TYPE {
                 let lit = eq_value(keyword, value, "db_type = \"VARCHAR(64)\"", |tokens| {
                     let lit = syn::parse2::<LitStr>(tokens)?;
-                    if lit.value().trim().is_empty() {
-                        return Err(syn::Error::new(lit.span(), "the column type is empty"));
+                    match column_type_problem(&lit.value()) {
+                        Some(problem) => Err(syn::Error::new(lit.span(), problem)),
+                        None => Ok(lit),
+                    }
+                })?;
+                this.db_type.set(cx, keyword, lit);
+            } else if keyword == &symbol::SQL_NAME {
+                let lit = eq_value(keyword, value, "sql_name = \"type\"", |tokens| {
+                    let lit = syn::parse2::<LitStr>(tokens)?;
+                    if lit.value().is_empty() {
+                        return Err(syn::Error::new(lit.span(), "the column name is empty"));
                     }
                     Ok(lit)
                 })?;
-                this.db_type.set(cx, keyword, lit);
+                this.sql_name.set(cx, keyword, lit);
             }
             Ok(())
         });
@@ -393,6 +414,53 @@ fn parse_ident_list(tokens: TokenStream) -> syn::Result<Vec<Ident>> {
     Ok(list.into_iter().collect())
 }
 
+/// Why `db_type` is not one column type, if it is not. The text is pasted
+/// into every migration as it stands, so anything beyond one type expression
+/// (a second column, a statement separator, a comment hiding the rest of the
+/// line) would change the DDL itself: only the characters of type names,
+/// lengths and enum lists pass, with balanced parentheses and quotes.
+fn column_type_problem(ty: &str) -> Option<String> {
+    if ty.trim().is_empty() {
+        return Some("the column type is empty".to_owned());
+    }
+    if ty.contains(';') {
+        return Some("the column type contains `;`, which would end the statement".to_owned());
+    }
+    if ty.contains("--") || ty.contains("/*") {
+        return Some("the column type contains an SQL comment".to_owned());
+    }
+    let (mut depth, mut quoted) = (0_usize, false);
+    for ch in ty.chars() {
+        match ch {
+            '\'' => quoted = !quoted,
+            // Enum values are free text, up to their closing quote.
+            _ if quoted => {}
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                return Some("the column type closes a `)` it did not open".to_owned())
+            }
+            ')' => depth -= 1,
+            ',' if depth == 0 => return Some(
+                "the column type has a `,` outside parentheses: that would start another column"
+                    .to_owned(),
+            ),
+            ch if ch.is_ascii_alphanumeric() || " _,[]".contains(ch) => {}
+            ch => {
+                return Some(format!(
+                    "the column type contains `{ch}`, which no column type needs"
+                ))
+            }
+        }
+    }
+    if quoted {
+        return Some("the column type leaves a quote open".to_owned());
+    }
+    if depth > 0 {
+        return Some("the column type leaves a `(` open".to_owned());
+    }
+    None
+}
+
 fn parse_history_id(tokens: TokenStream) -> syn::Result<HistoryIdKind> {
     let ident = syn::parse2::<Ident>(tokens.clone())
         .map_err(|_| syn::Error::new_spanned(&tokens, "expected `integer` or `uuid`"))?;
@@ -445,4 +513,41 @@ fn parse_change_reason(tokens: TokenStream) -> syn::Result<ChangeReason> {
         }
     }
     syn::parse2::<Reason>(tokens).map(|reason| reason.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_type_problem;
+
+    #[test]
+    fn db_type_accepts_one_type_expression() {
+        for ty in [
+            "VARCHAR(64)",
+            "DOUBLE PRECISION",
+            "NUMERIC(10, 2)",
+            "ENUM('new', 'paid or not')",
+            "TEXT[]",
+            "timestamp_tz",
+        ] {
+            assert_eq!(column_type_problem(ty), None, "{ty}");
+        }
+    }
+
+    #[test]
+    fn db_type_refuses_anything_that_changes_the_ddl() {
+        for ty in [
+            "",
+            "TEXT; DROP TABLE orders",
+            "TEXT -- rest",
+            "TEXT /* rest */",
+            "TEXT, extra INTEGER",
+            "TEXT) , (",
+            "VARCHAR(64",
+            "ENUM('a)",
+            "TEXT\nNOT NULL",
+            "TEXT DEFAULT \"x\"",
+        ] {
+            assert!(column_type_problem(ty).is_some(), "{ty:?}");
+        }
+    }
 }

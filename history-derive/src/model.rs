@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type, Visibility};
 
@@ -30,6 +31,11 @@ pub struct Model {
     /// The source `table!` module as the user wrote it (`orders`, `schema::orders`).
     pub table_path: Path,
     pub table_name: String,
+    /// `schema = ...`: the database schema of the model's table, whose
+    /// `table!` is `schema.table`.
+    pub schema: Option<Ident>,
+    /// The history table's schema: `history_schema`, else `schema`.
+    pub history_schema: Option<Ident>,
     pub history_table: Ident,
     pub history_struct: Ident,
     /// Tracked fields, in declaration order.
@@ -55,6 +61,9 @@ pub struct Field {
     pub column: Ident,
     /// Whether the field carried `#[diesel(column_name = ...)]`.
     pub renamed: bool,
+    /// `#[history(sql_name = "...")]`: the column's `#[sql_name]` in its
+    /// `table!`, repeated for the history table's.
+    pub sql_name: Option<LitStr>,
     pub sql_type: SqlType,
     /// The field is an `Option`: the column accepts NULL.
     pub nullable: bool,
@@ -160,30 +169,53 @@ impl Model {
         }
         let field_names: Vec<&Ident> = all_fields.iter().map(|(ident, ..)| ident).collect();
 
-        // Primary key: `#[diesel(primary_key(...))]` or `id`.
+        // Primary key: the columns of `#[diesel(primary_key(...))]`, or `id`.
+        // Diesel's derives name key columns, not fields, so a renamed key
+        // field (`#[diesel(column_name = id)] order_id`) is found by its column.
+        let column_of = |(ident, _, _, diesel_field): &(Ident, _, _, DieselField)| {
+            diesel_field
+                .column_name
+                .clone()
+                .unwrap_or_else(|| ident.clone())
+        };
+        let key_field = |column: &Ident| {
+            all_fields
+                .iter()
+                .find(|field| column_of(field) == *column)
+                .map(|(ident, ..)| ident.clone())
+        };
         let primary_key_fields: Vec<Ident> = match &diesel.primary_key {
             Some(keys) => {
-                for key in keys {
-                    if !field_names.contains(&key) {
-                        cx.error_spanned_by(
-                            key,
-                            format!("no field `{key}` in `{}` for the primary key", input.ident),
-                        );
-                    }
-                }
-                keys.clone()
-            }
-            None if field_names.iter().any(|name| *name == "id") => vec![format_ident!("id")],
-            None => {
-                if named.is_some() {
+                if let [_, _, ..] = keys.as_slice() {
                     cx.error_with_help(
-                        &input.ident,
-                        format!("`{}` has no primary key", input.ident),
-                        "add a field `id` or `#[diesel(primary_key(field, ...))]`",
+                        quote!(#(#keys)*),
+                        "composite primary keys are not supported yet",
+                        "history records, reads and writes match a row by one key column",
                     );
                 }
-                Vec::new()
+                keys.iter()
+                    .filter_map(|key| {
+                        let field = key_field(key);
+                        if field.is_none() {
+                            unknown_key_column(cx, key, &input.ident, &all_fields);
+                        }
+                        field
+                    })
+                    .collect()
             }
+            None => match key_field(&format_ident!("id")) {
+                Some(field) => vec![field],
+                None => {
+                    if named.is_some() {
+                        cx.error_with_help(
+                            &input.ident,
+                            format!("`{}` has no primary key", input.ident),
+                            "add a field on the column `id`, or `#[diesel(primary_key(column, ...))]`",
+                        );
+                    }
+                    Vec::new()
+                }
+            },
         };
 
         let tracked = tracked_fields(cx, &attrs, &field_names, &primary_key_fields);
@@ -228,12 +260,14 @@ impl Model {
                 ident: ident.clone(),
                 ty: field.ty.clone(),
                 renamed: diesel_field.column_name.is_some(),
+                sql_name: options.sql_name.get().cloned(),
                 column,
                 sql_type,
                 nullable,
                 column_type,
             });
         }
+        check_column_limit(cx, &input.ident, fields.len());
         let primary_key = primary_key_fields
             .iter()
             .filter_map(|key| fields.iter().find(|field| &field.ident == key))
@@ -270,7 +304,8 @@ impl Model {
             );
         }
 
-        let table_name = table_path.as_ref()?.segments.last()?.ident.clone();
+        // `r#select` is the table `select`, as in Diesel's `table!`.
+        let table_name = table_path.as_ref()?.segments.last()?.ident.unraw();
         if let Some(history_table) = attrs.table_name.get() {
             if *history_table == table_name {
                 cx.error_with_help(
@@ -304,6 +339,8 @@ impl Model {
                 .cloned()
                 .unwrap_or_else(|| format_ident!("Historical{}", input.ident)),
             table_name: table_name.to_string(),
+            schema: attrs.schema.get().cloned(),
+            history_schema: attrs.history_schema.get().or(attrs.schema.get()).cloned(),
             table_path,
             fields,
             primary_key,
@@ -324,6 +361,63 @@ impl Model {
                 .cloned()
                 .unwrap_or_else(|| syn::parse_quote!(())),
         })
+    }
+}
+
+/// The most columns a Diesel `table!` may have in this build: 32 by
+/// Diesel's default features, more with the features history-diesel mirrors
+/// (the derive cannot see Diesel's own).
+const fn column_limit() -> (usize, Option<&'static str>) {
+    if cfg!(feature = "128-column-tables") {
+        (128, None)
+    } else if cfg!(feature = "64-column-tables") {
+        (64, Some("128-column-tables"))
+    } else {
+        (32, Some("64-column-tables"))
+    }
+}
+
+/// One error at the struct when the history table (the tracked columns and
+/// the five history columns) would exceed Diesel's column limit, instead of
+/// Diesel's refusal of the generated `table!` and the errors that follow.
+fn check_column_limit(cx: &Ctxt, model: &Ident, tracked: usize) {
+    let columns = tracked + RESERVED.len();
+    let (limit, next) = column_limit();
+    if columns <= limit {
+        return;
+    }
+    let message = format!(
+        "the history table of `{model}` has {columns} columns ({tracked} tracked and {} history columns), more than the {limit} Diesel allows in this build",
+        RESERVED.len()
+    );
+    let help = match next {
+        Some(feature) if columns <= 128 => format!(
+            "enable the `{feature}` feature of history-diesel (it enables Diesel's), or leave fields out with `#[history(exclude(...))]`"
+        ),
+        _ => "Diesel supports at most 128 columns: leave fields out with `#[history(exclude(...))]`".to_owned(),
+    };
+    cx.error_with_help(model, message, help);
+}
+
+/// A `primary_key(...)` entry no field's column answers to; a field of that
+/// name (whose column was renamed) gets its column named in the help.
+fn unknown_key_column(
+    cx: &Ctxt,
+    key: &Ident,
+    model: &Ident,
+    fields: &[(Ident, &syn::Field, FieldAttrs, DieselField)],
+) {
+    let message = format!("no field with column name `{key}` in `{model}` for the primary key");
+    let renamed = fields.iter().find_map(|(ident, _, _, diesel_field)| {
+        diesel_field.column_name.as_ref().filter(|_| ident == key)
+    });
+    match renamed {
+        Some(column) => cx.error_with_help(
+            key,
+            message,
+            format!("`primary_key(...)` names columns, as Diesel does: the field `{key}` is the column `{column}`, so write `primary_key({column})`"),
+        ),
+        None => cx.error_spanned_by(key, message),
     }
 }
 

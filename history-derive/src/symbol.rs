@@ -18,6 +18,8 @@ pub const HISTORY_ID: Symbol = Symbol("history_id");
 pub const CHANGE_REASON: Symbol = Symbol("change_reason");
 pub const SKIP_UNCHANGED: Symbol = Symbol("skip_unchanged");
 pub const HOOKS: Symbol = Symbol("hooks");
+pub const SCHEMA: Symbol = Symbol("schema");
+pub const HISTORY_SCHEMA: Symbol = Symbol("history_schema");
 
 pub const CONTAINER_OPTIONS: &[Symbol] = &[
     TABLE_NAME,
@@ -29,13 +31,16 @@ pub const CONTAINER_OPTIONS: &[Symbol] = &[
     CHANGE_REASON,
     SKIP_UNCHANGED,
     HOOKS,
+    SCHEMA,
+    HISTORY_SCHEMA,
 ];
 
 // `#[history(...)]` on a field.
 pub const SQL_TYPE: Symbol = Symbol("sql_type");
 pub const DB_TYPE: Symbol = Symbol("db_type");
+pub const SQL_NAME: Symbol = Symbol("sql_name");
 
-pub const FIELD_OPTIONS: &[Symbol] = &[SQL_TYPE, DB_TYPE];
+pub const FIELD_OPTIONS: &[Symbol] = &[SQL_TYPE, DB_TYPE, SQL_NAME];
 
 // `#[diesel(...)]` options the derive reads (Diesel validates them itself).
 pub const PRIMARY_KEY: Symbol = Symbol("primary_key");

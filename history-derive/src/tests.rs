@@ -55,7 +55,7 @@ fn expands_every_option() {
         "options",
         quote! {
             #[derive(HistoricalRecords)]
-            #[diesel(table_name = crate::schema::line_items, primary_key(order_id, position))]
+            #[diesel(table_name = crate::schema::line_items, primary_key(order_id))]
             #[history(
                 table_name = line_item_versions,
                 struct_name = LineItemVersion,

@@ -111,6 +111,16 @@ pub enum HistoryError {
         /// The date given.
         date: chrono::DateTime<chrono::Utc>,
     },
+    /// The model's `#[history(schema = ...)]` names another table than its
+    /// `table!` (`schema.table`): nothing was written.
+    SchemaMismatch {
+        /// The model written.
+        model: &'static str,
+        /// The table as the history statements would name it.
+        declared: String,
+        /// The table as its `table!` names it.
+        table: String,
+    },
 }
 
 impl fmt::Display for HistoryError {
@@ -163,6 +173,14 @@ impl fmt::Display for HistoryError {
             HistoryError::DateInFuture { model, date } => write!(
                 f,
                 "history date {date} of {model} is in the future; explicit dates are for the past"
+            ),
+            HistoryError::SchemaMismatch {
+                model,
+                declared,
+                table,
+            } => write!(
+                f,
+                "history of {model} would write {declared}, but its table! is {table}: #[history(schema = ...)] must repeat the table!'s schema (and a table in a schema cannot have a #[sql_name] of its own)"
             ),
         }
     }

@@ -82,7 +82,7 @@ pub use history_core::columns;
 pub use history_core::{
     ChangeReasonColumn, ColumnSpec, ColumnType, Dialect, HistoricalRecords, HistoryIdKind,
     HistoryRecord, HistoryTableSpec, HistoryType, HookError, MigrationSql, ParseHistoryTypeError,
-    RecordEvent, RecordHooks, SqlKind,
+    RecordEvent, RecordHooks, SqlKind, TableName,
 };
 pub use migration::write_migration;
 pub use read::{

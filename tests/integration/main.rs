@@ -8,6 +8,7 @@ mod hygiene;
 mod limits;
 mod migration_sql;
 mod models;
+mod names;
 mod ordering;
 mod reads;
 mod support;

@@ -366,6 +366,7 @@ macro_rules! backend_suite {
 
         crate::writes::write_suite!();
         crate::reads::read_suite!();
+        crate::names::names_suite!();
         crate::ordering::ordering_suite!();
         crate::atomicity::atomicity_suite!();
         crate::limits::limits_suite!();

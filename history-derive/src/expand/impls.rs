@@ -3,6 +3,7 @@
 
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 
 use super::private;
 use crate::attr::{ChangeReason, HistoryIdKind};
@@ -71,6 +72,29 @@ pub fn trait_impls(model: &Model) -> TokenStream {
         }
     });
 
+    // Diesel's `table!` owns each column's SQL name (`#[sql_name]`, `r#`
+    // dropped); the history column must have its source column's.
+    let name_checks = model.fields.iter().map(|field| {
+        let span = field.column.span();
+        let column = respan(field.column.to_token_stream(), span);
+        let history_table = respan(history_table.to_token_stream(), span);
+        let table_path = respan(table_path.to_token_stream(), span);
+        let message = format!(
+            "the column of field `{}` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): \
+             give the history column the same with `#[history(sql_name = \"...\")]` on the field",
+            field.ident
+        );
+        quote_spanned! {span=>
+            const _: () = if !#private::same_name(
+                <#history_table::#column as ::diesel::Column>::NAME,
+                <#table_path::#column as ::diesel::Column>::NAME,
+            ) {
+                ::core::panic!(#message)
+            };
+        }
+    });
+
+    let schema_check = schema_check(model);
     let row_values = row_values(model);
     let value_enum = super::value::value_enum_ident(model);
     let field_names = model.fields.iter().map(|field| field.ident.to_string());
@@ -171,6 +195,9 @@ pub fn trait_impls(model: &Model) -> TokenStream {
                 #(#checks)*
             }
 
+            #(#name_checks)*
+            #schema_check
+
             #same_query
         };
     }
@@ -179,11 +206,35 @@ pub fn trait_impls(model: &Model) -> TokenStream {
 fn table_spec(model: &Model) -> TokenStream {
     let private = private();
     let model_name = model.ident.to_string();
-    let source_table = &model.table_name;
-    let history_table = model.history_table.to_string();
-    let primary_key = model.primary_key.iter().map(|key| key.to_string());
+    let (table_path, history_table) = (&model.table_path, &model.history_table);
+    // SQL names come from Diesel's `table!`s, which know `#[sql_name]`.
+    let column_name =
+        |table: TokenStream, column: &Ident| quote!(<#table::#column as ::diesel::Column>::NAME);
+    let source_table = {
+        let fallback = &model.table_name;
+        quote!(#private::name_or(
+            <#table_path::table as #private::TableSqlName>::NAME,
+            #fallback,
+        ))
+    };
+    let primary_key = model
+        .primary_key
+        .iter()
+        .map(|key| column_name(quote!(#history_table), key));
+    let history_table_name = model.history_table.unraw().to_string();
+    let schema_name = |schema: &Option<Ident>| match schema {
+        Some(schema) => {
+            let schema = schema.unraw().to_string();
+            quote!(::core::option::Option::Some(#schema))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let (source_schema, history_schema) = (
+        schema_name(&model.schema),
+        schema_name(&model.history_schema),
+    );
     let columns = model.fields.iter().map(|field| {
-        let name = field.column.to_string();
+        let name = column_name(quote!(#history_table), &field.column);
         let ty = match &field.column_type {
             ColumnType::Kind(kind) => {
                 let kind = Ident::new(kind, proc_macro2::Span::call_site());
@@ -204,7 +255,7 @@ fn table_spec(model: &Model) -> TokenStream {
     let model_columns = model
         .model_fields
         .iter()
-        .map(|field| field.column.to_string());
+        .map(|field| column_name(quote!(#table_path), &field.column));
     let skip_unchanged = model.skip_unchanged;
     let change_reason = match model.change_reason {
         ChangeReason::Varchar(len) => quote!(#private::ChangeReasonColumn::Varchar(#len)),
@@ -214,7 +265,9 @@ fn table_spec(model: &Model) -> TokenStream {
         #private::HistoryTableSpec {
             model: #model_name,
             source_table: #source_table,
-            history_table: #history_table,
+            source_schema: #source_schema,
+            history_table: #history_table_name,
+            history_schema: #history_schema,
             primary_key: &[#(#primary_key),*],
             columns: &[#(#columns),*],
             history_id: #private::HistoryIdKind::#history_id,
@@ -223,6 +276,29 @@ fn table_spec(model: &Model) -> TokenStream {
             model_columns: &[#(#model_columns),*],
             skip_unchanged: #skip_unchanged,
         }
+    }
+}
+
+/// Diesel keeps a table's schema where a constant cannot read it, so the
+/// model names it with `schema = ...`; this checks at compile time that it
+/// does exactly when the `table!` is `schema.table`, so no statement can
+/// reach a same-named table of the default schema.
+fn schema_check(model: &Model) -> TokenStream {
+    let private = private();
+    let (ident, table_path) = (&model.ident, &model.table_path);
+    let given = model.schema.is_some();
+    let message = if given {
+        format!("`#[history(schema = ...)]` names a schema, but the `table!` of `{ident}` has none")
+    } else {
+        format!(
+            "the `table!` of `{ident}` is in a database schema (`schema.table`): \
+             name it with `#[history(schema = ...)]` so its history statements reach that table"
+        )
+    };
+    quote_spanned! {ident.span()=>
+        const _: () = if <#table_path::table as #private::TableSchema>::QUALIFIED != #given {
+            ::core::panic!(#message)
+        };
     }
 }
 

@@ -22,6 +22,11 @@ pub fn history_table(model: &Model) -> TokenStream {
     let mut imports = Vec::new();
     let columns = model.fields.iter().map(|field| {
         let column = &field.column;
+        let sql_name = field
+            .sql_name
+            .as_ref()
+            .map(|name| quote!(#[sql_name = #name]));
+        let column = quote!(#sql_name #column);
         let sql_type = match &field.sql_type {
             SqlType::Mapped(mapped) => mapped.clone(),
             SqlType::Override(ty) => {
@@ -51,6 +56,7 @@ pub fn history_table(model: &Model) -> TokenStream {
         HistoryIdKind::Integer => quote!(::diesel::sql_types::BigInt),
         HistoryIdKind::Uuid => quote!(#private::HistoryUuid),
     };
+    let schema = model.history_schema.as_ref().map(|schema| quote!(#schema.));
     let doc = format!(
         " The history table of `{}` (`#[derive(HistoricalRecords)]` on `{}`).",
         model.table_name, model.ident
@@ -63,7 +69,7 @@ pub fn history_table(model: &Model) -> TokenStream {
             #(#imports)*
 
             #[doc = #doc]
-            #history_table (history_id) {
+            #schema #history_table (history_id) {
                 history_id -> #history_id_sql,
                 #(#columns)*
                 history_date -> ::diesel::sql_types::Timestamp,

@@ -87,33 +87,38 @@ const _: () = {
         type Hooks = ();
         const HISTORY_TABLE: ::history_diesel::__private::HistoryTableSpec = ::history_diesel::__private::HistoryTableSpec {
             model: "Order",
-            source_table: "orders",
+            source_table: ::history_diesel::__private::name_or(
+                <orders::table as ::history_diesel::__private::TableSqlName>::NAME,
+                "orders",
+            ),
+            source_schema: ::core::option::Option::None,
             history_table: "historical_orders",
-            primary_key: &["id"],
+            history_schema: ::core::option::Option::None,
+            primary_key: &[<historical_orders::id as ::diesel::Column>::NAME],
             columns: &[
                 ::history_diesel::__private::ColumnSpec {
-                    name: "id",
+                    name: <historical_orders::id as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Kind(
                         ::history_diesel::__private::SqlKind::Integer,
                     ),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "status",
+                    name: <historical_orders::status as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Kind(
                         ::history_diesel::__private::SqlKind::Text,
                     ),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "total",
+                    name: <historical_orders::total as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Kind(
                         ::history_diesel::__private::SqlKind::Double,
                     ),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "note",
+                    name: <historical_orders::note as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Kind(
                         ::history_diesel::__private::SqlKind::Text,
                     ),
@@ -125,7 +130,13 @@ const _: () = {
             change_reason: ::history_diesel::__private::ChangeReasonColumn::Varchar(
                 100u32,
             ),
-            model_columns: &["id", "status", "total", "internal_notes", "note"],
+            model_columns: &[
+                <orders::id as ::diesel::Column>::NAME,
+                <orders::status as ::diesel::Column>::NAME,
+                <orders::total as ::diesel::Column>::NAME,
+                <orders::internal_notes as ::diesel::Column>::NAME,
+                <orders::note as ::diesel::Column>::NAME,
+            ],
             skip_unchanged: false,
         };
         fn history_primary_key() -> Self::HistoryPrimaryKey {
@@ -320,5 +331,44 @@ const _: () = {
             orders::note,
         >();
     }
+    const _: () = if !::history_diesel::__private::same_name(
+        <historical_orders::id as ::diesel::Column>::NAME,
+        <orders::id as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `id` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <historical_orders::status as ::diesel::Column>::NAME,
+        <orders::status as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `status` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <historical_orders::total as ::diesel::Column>::NAME,
+        <orders::total as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `total` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <historical_orders::note as ::diesel::Column>::NAME,
+        <orders::note as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `note` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if <orders::table as ::history_diesel::__private::TableSchema>::QUALIFIED
+        != false
+    {
+        ::core::panic!(
+            "the `table!` of `Order` is in a database schema (`schema.table`): name it with `#[history(schema = ...)]` so its history statements reach that table"
+        )
+    };
     ::diesel::allow_tables_to_appear_in_same_query!(orders, historical_orders);
 };

@@ -79,46 +79,48 @@ const _: () = {
         type Record = LineItemVersion;
         type Table = crate::schema::line_items::table;
         type HistoryTable = line_item_versions::table;
-        type HistoryPrimaryKey = (
-            line_item_versions::order_id,
-            line_item_versions::position,
-        );
+        type HistoryPrimaryKey = line_item_versions::order_id;
         type TrackedColumns = (
             line_item_versions::order_id,
             line_item_versions::position,
             line_item_versions::stock_code,
             line_item_versions::payload,
         );
-        type Id = (i32, i16);
+        type Id = i32;
         type UserIdSqlType = ::diesel::sql_types::Text;
         type Hooks = ();
         const HISTORY_TABLE: ::history_diesel::__private::HistoryTableSpec = ::history_diesel::__private::HistoryTableSpec {
             model: "LineItem",
-            source_table: "line_items",
+            source_table: ::history_diesel::__private::name_or(
+                <crate::schema::line_items::table as ::history_diesel::__private::TableSqlName>::NAME,
+                "line_items",
+            ),
+            source_schema: ::core::option::Option::None,
             history_table: "line_item_versions",
-            primary_key: &["order_id", "position"],
+            history_schema: ::core::option::Option::None,
+            primary_key: &[<line_item_versions::order_id as ::diesel::Column>::NAME],
             columns: &[
                 ::history_diesel::__private::ColumnSpec {
-                    name: "order_id",
+                    name: <line_item_versions::order_id as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Kind(
                         ::history_diesel::__private::SqlKind::Integer,
                     ),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "position",
+                    name: <line_item_versions::position as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Kind(
                         ::history_diesel::__private::SqlKind::SmallInt,
                     ),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "stock_code",
+                    name: <line_item_versions::stock_code as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Raw("VARCHAR(32)"),
                     nullable: false,
                 },
                 ::history_diesel::__private::ColumnSpec {
-                    name: "payload",
+                    name: <line_item_versions::payload as ::diesel::Column>::NAME,
                     ty: ::history_diesel::__private::ColumnType::Raw("JSONB"),
                     nullable: false,
                 },
@@ -127,16 +129,16 @@ const _: () = {
             user_id: ::history_diesel::__private::SqlKind::Text,
             change_reason: ::history_diesel::__private::ChangeReasonColumn::Text,
             model_columns: &[
-                "order_id",
-                "position",
-                "stock_code",
-                "payload",
-                "untracked",
+                <crate::schema::line_items::order_id as ::diesel::Column>::NAME,
+                <crate::schema::line_items::position as ::diesel::Column>::NAME,
+                <crate::schema::line_items::stock_code as ::diesel::Column>::NAME,
+                <crate::schema::line_items::payload as ::diesel::Column>::NAME,
+                <crate::schema::line_items::untracked as ::diesel::Column>::NAME,
             ],
             skip_unchanged: false,
         };
         fn history_primary_key() -> Self::HistoryPrimaryKey {
-            (line_item_versions::order_id, line_item_versions::position)
+            line_item_versions::order_id
         }
         fn tracked_columns() -> Self::TrackedColumns {
             (
@@ -147,10 +149,7 @@ const _: () = {
             )
         }
         fn history_key(&self) -> Self::Id {
-            (
-                ::core::clone::Clone::clone(&self.order_id),
-                ::core::clone::Clone::clone(&self.position),
-            )
+            ::core::clone::Clone::clone(&self.order_id)
         }
     }
     #[automatically_derived]
@@ -219,10 +218,7 @@ const _: () = {
         fn object_id(
             &self,
         ) -> <LineItem as ::history_diesel::__private::HistoricalRecords>::Id {
-            (
-                ::core::clone::Clone::clone(&self.order_id),
-                ::core::clone::Clone::clone(&self.position),
-            )
+            ::core::clone::Clone::clone(&self.order_id)
         }
         fn to_model(&self, live: ::core::option::Option<&LineItem>) -> LineItem {
             LineItem {
@@ -336,4 +332,43 @@ const _: () = {
             crate::schema::line_items::payload,
         >();
     }
+    const _: () = if !::history_diesel::__private::same_name(
+        <line_item_versions::order_id as ::diesel::Column>::NAME,
+        <crate::schema::line_items::order_id as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `order_id` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <line_item_versions::position as ::diesel::Column>::NAME,
+        <crate::schema::line_items::position as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `position` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <line_item_versions::stock_code as ::diesel::Column>::NAME,
+        <crate::schema::line_items::stock_code as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `sku` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if !::history_diesel::__private::same_name(
+        <line_item_versions::payload as ::diesel::Column>::NAME,
+        <crate::schema::line_items::payload as ::diesel::Column>::NAME,
+    ) {
+        ::core::panic!(
+            "the column of field `payload` has another SQL name in its `table!` (`#[sql_name = \"...\"]`): give the history column the same with `#[history(sql_name = \"...\")]` on the field"
+        )
+    };
+    const _: () = if <crate::schema::line_items::table as ::history_diesel::__private::TableSchema>::QUALIFIED
+        != false
+    {
+        ::core::panic!(
+            "the `table!` of `LineItem` is in a database schema (`schema.table`): name it with `#[history(schema = ...)]` so its history statements reach that table"
+        )
+    };
 };

@@ -195,7 +195,7 @@ where
         C: LoadConnection<Backend = Self>,
     {
         Rows::<_, SelectBy<M::Record, DB>>::of(SelectWhere {
-            from: M::HISTORY_TABLE.history_table,
+            from: M::HISTORY_TABLE.history(),
             selection: <M::Record as SelectableHelper<DB>>::as_select(),
             filter: StateAt::<M>::new(at, alive_only),
         })
@@ -216,7 +216,7 @@ where
                 sql_type: PhantomData::<KeySqlType<M>>,
             };
             let select = SelectWhere {
-                from: spec.source_table,
+                from: spec.source(),
                 selection: M::as_select(),
                 filter: keys,
             };

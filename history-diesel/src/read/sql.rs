@@ -19,6 +19,7 @@ use diesel::sql_types::{Bool, HasSqlType, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
 use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
+use crate::write::sql::push_table;
 use crate::{columns, Dialect, HistoricalRecords, HistoryBackend, HistoryTableSpec, HistoryType};
 
 /// The SQL type of a model's primary key.
@@ -175,7 +176,7 @@ where
             out.push_sql("'");
         }
         out.push_sql(" AND NOT EXISTS (SELECT 1 FROM ");
-        out.push_identifier(table)?;
+        push_table(&mut out, spec.history());
         out.push_sql(" AS ");
         out.push_identifier(LATER)?;
         out.push_sql(" WHERE ");
@@ -294,7 +295,7 @@ pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: 
 impl<M, HId, HST, S, DB, const SHAPE: u8> QueryFragment<DB> for OneRecord<'_, M, HId, HST, S, SHAPE>
 where
     M: HistoricalRecords,
-    DB: Backend + HasSqlType<KeySqlType<M>> + HasSqlType<HistoryDate> + HasSqlType<HST>,
+    DB: HistoryBackend + HasSqlType<KeySqlType<M>> + HasSqlType<HistoryDate> + HasSqlType<HST>,
     M::Id: ToSql<KeySqlType<M>, DB>,
     HId: ToSql<HST, DB>,
     UtcTimestamp: ToSql<HistoryDate, DB>,
@@ -306,7 +307,7 @@ where
         out.push_sql("SELECT ");
         self.selection.walk_ast(out.reborrow())?;
         out.push_sql(" FROM ");
-        out.push_identifier(table)?;
+        push_table(&mut out, spec.history());
         out.push_sql(" WHERE ");
         column(&mut out, table, spec.primary_key[0])?;
         out.push_sql(" = ");
@@ -372,13 +373,13 @@ pub(crate) struct SetReason<'q, HId, HST> {
 
 impl<HId, HST, DB> QueryFragment<DB> for SetReason<'_, HId, HST>
 where
-    DB: Backend + HasSqlType<HST> + HasSqlType<Text>,
+    DB: HistoryBackend + HasSqlType<HST> + HasSqlType<Text>,
     HId: ToSql<HST, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("UPDATE ");
-        out.push_identifier(self.spec.history_table)?;
+        push_table(&mut out, self.spec.history());
         out.push_sql(" SET ");
         out.push_identifier(columns::HISTORY_CHANGE_REASON)?;
         out.push_sql(" = ");

@@ -14,6 +14,7 @@ use diesel::connection::LoadConnection;
 use diesel::deserialize::FromSqlRow;
 use diesel::dsl::AsSelect as SelectBy;
 use diesel::expression::{AppearsOnTable, Expression, QueryMetadata, Selectable};
+use diesel::internal::table_macro::{Identifier, InfixNode};
 use diesel::query_builder::{AsChangeset, QueryFragment};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, BoolOrNullableBool, HasSqlType, Nullable, Text};
@@ -21,8 +22,8 @@ use diesel::{Insertable, RunQueryDsl, SelectableHelper, Table};
 use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 use self::sql::{
-    DeleteWhere, Fixed, InsertValues, KeyIn, Names, RecordHistory, RecordsOf, Rows, SelectKeys,
-    SelectWhere, UpdateWhere, Upsert, WithHistory, WithUserSqlType,
+    DeleteWhere, Fixed, InsertValues, KeyIn, Names, ReadBack, RecordHistory, RecordsOf, Rows,
+    SelectKeys, SelectWhere, UpdateWhere, Upsert, WithHistory, WithUserSqlType,
 };
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
@@ -205,7 +206,7 @@ where
     i64: ToSql<BigInt, DB>,
     KeySqlType<M>: diesel::sql_types::SingleValue,
     M::UserIdSqlType: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
-    DB: ReadBackBackend<M> + RecordBackend<M>,
+    DB: ReadBackBackend<M> + RecordBackend<M> + SourceCheck<M>,
 {
     fn create<C, V, R>(
         conn: &mut C,
@@ -218,6 +219,7 @@ where
         V: QueryFragment<Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
+        check_source::<M, DB>()?;
         let spec = &M::HISTORY_TABLE;
         let total = batches.iter().flatten().map(|(_, count)| count).sum();
         let metas = HistoryContext::metas_for(contexts, spec, DB::DIALECT, 0, total, now)?;
@@ -238,7 +240,7 @@ where
                             returning: None,
                         },
                         record: cte_record::<M>(HistoryType::Created, &meta),
-                        selection: M::as_select(),
+                        selection: ReadBack::of(spec, M::as_select()),
                     })
                     .load::<M>(conn)
                     .map_err(|err| match conflict(spec, err) {
@@ -299,6 +301,7 @@ where
         C: LoadConnection<Backend = Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
+        check_source::<M, DB>()?;
         let ids: Vec<M::Id> = models.iter().map(M::history_key).collect();
         let metas = HistoryContext::metas_for(
             contexts,
@@ -322,6 +325,7 @@ where
         W: QueryFragment<Self>,
         Ch: QueryFragment<Self>,
     {
+        check_source::<M, DB>()?;
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, DB::DIALECT, Utc::now())?;
         if let Some(meta) = one_statement_meta(DB::DIALECT, std::slice::from_ref(&meta)) {
@@ -382,6 +386,7 @@ where
         C: LoadConnection<Backend = Self>,
         Ch: QueryFragment<Self>,
     {
+        check_source::<M, DB>()?;
         let keys = [key];
         if DB::DIALECT != Dialect::Mysql {
             return <DB as WriteBackend<M>>::update(conn, key_in::<M>(&keys), changes, ctx);
@@ -415,6 +420,7 @@ where
         C: LoadConnection<Backend = Self>,
         W: QueryFragment<Self>,
     {
+        check_source::<M, DB>()?;
         let spec = &M::HISTORY_TABLE;
         let meta = ctx.meta_for(spec, DB::DIALECT, Utc::now())?;
         if let Some(meta) = one_statement_meta(DB::DIALECT, std::slice::from_ref(&meta)) {
@@ -465,6 +471,7 @@ where
         M: crate::__private::RowValues<Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
+        check_source::<M, DB>()?;
         let spec = &M::HISTORY_TABLE;
         let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
         let ids = ids.as_slice();
@@ -507,6 +514,7 @@ where
         C: LoadConnection<Backend = Self>,
         M: crate::__private::RowValues<Self>,
     {
+        check_source::<M, DB>()?;
         let spec = &M::HISTORY_TABLE;
         let ids: Vec<M::Id> = rows.iter().map(M::history_key).collect();
         let metas = HistoryContext::metas_for(ctx, spec, DB::DIALECT, 0, ids.len(), now)?;
@@ -532,6 +540,7 @@ where
     where
         C: LoadConnection<Backend = Self>,
     {
+        check_source::<M, DB>()?;
         let keys = [key];
         <DB as WriteBackend<M>>::delete(conn, key_in::<M>(&keys), ctx)
     }
@@ -552,6 +561,59 @@ fn one_statement_meta<U>(
     match (dialect, metas) {
         (Dialect::Postgres, [Some(meta)]) if !meta.explicit => Some(meta),
         _ => None,
+    }
+}
+
+/// Checks a schema-qualified source table against its `table!` before a
+/// write.
+///
+/// Diesel keeps the parts of `schema.table` where no constant can read them,
+/// so the spec takes the schema from `#[history(schema = ...)]` and the name
+/// from the Rust path; the derive checks at compile time only that a schema
+/// is given when the `table!` has one. Here Diesel renders both the table
+/// and the spec's name for it, and a difference is an error before any
+/// statement, never a write to a same-named table in another schema. A
+/// table without a schema takes its name from Diesel at compile time.
+fn check_source<M: HistoricalRecords, DB: SourceCheck<M>>() -> Result<(), HistoryError> {
+    let spec = &M::HISTORY_TABLE;
+    let Some(schema) = spec.source_schema else {
+        return Ok(());
+    };
+    let (declared, table) = DB::render(schema, spec.source_table);
+    if declared == table {
+        return Ok(());
+    }
+    Err(HistoryError::SchemaMismatch {
+        model: spec.model,
+        declared,
+        table,
+    })
+}
+
+/// Diesel's rendering of a model's table and of a `schema.table` name, for
+/// [`check_source`], behind one bound.
+trait SourceCheck<M>: diesel::backend::Backend {
+    /// (`schema.name` as Diesel writes it, the model's table as Diesel writes it).
+    fn render(schema: &'static str, name: &'static str) -> (String, String);
+}
+
+impl<M, DB> SourceCheck<M> for DB
+where
+    M: HistoricalRecords,
+    DB: diesel::backend::Backend + Default,
+    DB::QueryBuilder: Default,
+    <M::Table as diesel::QuerySource>::FromClause: QueryFragment<DB>,
+    InfixNode<Identifier<'static>, Identifier<'static>, &'static str>: QueryFragment<DB>,
+{
+    fn render(schema: &'static str, name: &'static str) -> (String, String) {
+        // Both renderings end in the same ` -- binds: []`; keep the SQL.
+        let sql = |text: String| text.split(" -- ").next().unwrap_or_default().to_owned();
+        let declared = InfixNode::new(Identifier(schema), Identifier(name), ".");
+        let table = <M::Table as diesel::QuerySource>::from_clause(&M::Table::default());
+        (
+            sql(diesel::debug_query::<DB, _>(&declared).to_string()),
+            sql(diesel::debug_query::<DB, _>(&table).to_string()),
+        )
     }
 }
 
@@ -608,7 +670,7 @@ macro_rules! read_back_by_returning {
                 Rows::<_, SelectBy<M, $backend>>::of(InsertValues {
                     spec,
                     values,
-                    returning: Some(M::as_select()),
+                    returning: Some(ReadBack::of(spec, M::as_select())),
                 })
                 .load::<M>(conn)
                 .map_err(|err| conflict(spec, err))
@@ -894,7 +956,7 @@ where
     {
         let spec = &M::HISTORY_TABLE;
         Rows::<_, SelectBy<M::Record, DB>>::of(SelectWhere {
-            from: spec.history_table,
+            from: spec.history(),
             selection: <M::Record as SelectableHelper<DB>>::as_select(),
             filter: RecordsOf {
                 keys: KeyIn {
@@ -1067,7 +1129,9 @@ where
     }
 
     fn inserts_batches(conn: &dyn std::any::Any) -> bool {
-        conn.is::<diesel::SqliteConnection>()
+        // Diesel's `RETURNING` names columns with their schema, which SQLite
+        // refuses: a table in a schema takes the per-row statements.
+        conn.is::<diesel::SqliteConnection>() && M::HISTORY_TABLE.source_schema.is_none()
     }
 
     fn insert_batch(

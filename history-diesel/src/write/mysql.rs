@@ -21,7 +21,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{BigInt, HasSqlType};
 use diesel::{QueryResult, RunQueryDsl, SelectableHelper};
 
-use super::sql::{Fixed, InsertValues, Rows};
+use super::sql::{push_table, Fixed, InsertValues, Rows};
 use super::{conflict, KeySqlType, ReadBackBackend, SelectionSqlType};
 use crate::{HistoricalRecords, HistoryError, HistoryTableSpec};
 
@@ -220,7 +220,7 @@ where
         out.push_sql("SELECT ");
         self.selection.walk_ast(out.reborrow())?;
         out.push_sql(" FROM ");
-        out.push_identifier(spec.source_table)?;
+        push_table(&mut out, spec.source());
         match self.keys {
             InsertedKeys::Bound(ids) => {
                 // Each key bound once, with its position in the input: a

@@ -17,7 +17,7 @@ use diesel::{QueryResult, RunQueryDsl};
 use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 use crate::context::HistoryMeta;
-use crate::{columns, Dialect, HistoryBackend, HistoryTableSpec, HistoryType};
+use crate::{columns, Dialect, HistoryBackend, HistoryTableSpec, HistoryType, TableName};
 
 /// Nodes render fresh SQL each time; none is cached as a prepared statement
 /// by type (their text depends on the spec and the input's length).
@@ -29,6 +29,12 @@ macro_rules! dynamic_query_id {
         }
         impl<$($param,)* Conn> RunQueryDsl<Conn> for $node<$($param),*> {}
     )*};
+}
+
+/// A table in its schema, quoted by the dialect (`"sales"."orders"`): how
+/// every statement names the source and the history table.
+pub(crate) fn push_table<DB: HistoryBackend>(out: &mut AstPass<'_, '_, DB>, table: TableName<'_>) {
+    out.push_sql(&DB::DIALECT.quote_table(table));
 }
 
 fn push_names<DB: Backend>(out: &mut AstPass<'_, '_, DB>, names: &[&str]) -> QueryResult<()> {
@@ -110,7 +116,7 @@ pub(crate) struct WithUserSqlType<N, UST>(pub(crate) N, pub(crate) PhantomData<U
 
 impl<DB, W, U, UST> QueryFragment<DB> for WithUserSqlType<RecordHistory<'_, W, U>, UST>
 where
-    DB: Backend + HasSqlType<HistoryDate> + HasSqlType<Text> + HasSqlType<UST>,
+    DB: HistoryBackend + HasSqlType<HistoryDate> + HasSqlType<Text> + HasSqlType<UST>,
     UST: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
     W: QueryFragment<DB>,
     UtcTimestamp: ToSql<HistoryDate, DB>,
@@ -121,7 +127,7 @@ where
         let node = &self.0;
         let tracked = tracked_names(node.spec);
         out.push_sql("INSERT INTO ");
-        out.push_identifier(node.spec.history_table)?;
+        push_table(&mut out, node.spec.history());
         out.push_sql(" (");
         push_names(&mut out, &tracked)?;
         out.push_sql(", ");
@@ -138,11 +144,15 @@ where
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, Option<String>>(&node.meta.reason)?;
         out.push_sql(" FROM ");
-        if let Some(cte) = node.from_cte {
-            out.push_identifier(cte)?;
-            out.push_sql(" AS ");
+        match node.from_cte {
+            // Named like the source table, which the guard below qualifies with.
+            Some(cte) => {
+                out.push_identifier(cte)?;
+                out.push_sql(" AS ");
+                out.push_identifier(node.spec.source_table)?;
+            }
+            None => push_table(&mut out, node.spec.source()),
         }
-        out.push_identifier(node.spec.source_table)?;
         out.push_sql(" WHERE (");
         node.filter.walk_ast(out.reborrow())?;
         out.push_sql(")");
@@ -176,7 +186,7 @@ fn push_record_date<'b, DB, U>(
     meta: &'b HistoryMeta<U>,
 ) -> QueryResult<()>
 where
-    DB: Backend + HasSqlType<HistoryDate>,
+    DB: HistoryBackend + HasSqlType<HistoryDate>,
     UtcTimestamp: ToSql<HistoryDate, DB>,
 {
     if let Some(clock) = dialect.database_clock().filter(|_| !meta.explicit) {
@@ -199,7 +209,7 @@ where
     out.push_sql(")");
     out.push_sql(after);
     out.push_sql(" FROM ");
-    out.push_identifier(spec.history_table)?;
+    push_table(out, spec.history());
     out.push_sql(" AS ");
     out.push_identifier(LATEST)?;
     out.push_sql(" WHERE ");
@@ -228,7 +238,7 @@ const LATEST: &str = "history_latest";
 /// `skip_unchanged` as one more condition of the history INSERT, so it costs
 /// no statement of its own. The latest record is the one no other record of
 /// the row follows by (`history_date`, `history_id`).
-fn push_unchanged_guard<DB: Backend>(
+fn push_unchanged_guard<DB: HistoryBackend>(
     out: &mut AstPass<'_, '_, DB>,
     spec: &HistoryTableSpec,
     dialect: Dialect,
@@ -244,7 +254,7 @@ fn push_unchanged_guard<DB: Backend>(
         out.push_identifier(name)
     };
     out.push_sql(" AND NOT EXISTS (SELECT 1 FROM ");
-    out.push_identifier(spec.history_table)?;
+    push_table(out, spec.history());
     out.push_sql(" AS ");
     out.push_identifier("last")?;
     out.push_sql(" WHERE ");
@@ -263,7 +273,7 @@ fn push_unchanged_guard<DB: Backend>(
         column(out, spec.source_table, tracked.name)?;
     }
     out.push_sql(" AND NOT EXISTS (SELECT 1 FROM ");
-    out.push_identifier(spec.history_table)?;
+    push_table(out, spec.history());
     out.push_sql(" AS ");
     out.push_identifier("later")?;
     out.push_sql(" WHERE ");
@@ -300,13 +310,13 @@ pub(crate) struct UpdateWhere<C, W> {
 
 impl<DB, C, W> QueryFragment<DB> for UpdateWhere<C, W>
 where
-    DB: Backend,
+    DB: HistoryBackend,
     C: QueryFragment<DB>,
     W: QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("UPDATE ");
-        out.push_identifier(self.spec.source_table)?;
+        push_table(&mut out, self.spec.source());
         out.push_sql(" SET ");
         self.changes.walk_ast(out.reborrow())?;
         out.push_sql(" WHERE ");
@@ -327,12 +337,12 @@ pub(crate) struct DeleteWhere<W> {
 
 impl<DB, W> QueryFragment<DB> for DeleteWhere<W>
 where
-    DB: Backend,
+    DB: HistoryBackend,
     W: QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("DELETE FROM ");
-        out.push_identifier(self.spec.source_table)?;
+        push_table(&mut out, self.spec.source());
         out.push_sql(" WHERE ");
         self.filter.walk_ast(out.reborrow())
     }
@@ -354,7 +364,7 @@ where
         out.push_sql("SELECT ");
         push_names(&mut out, self.spec.primary_key)?;
         out.push_sql(" FROM ");
-        out.push_identifier(self.spec.source_table)?;
+        push_table(&mut out, self.spec.source());
         out.push_sql(" WHERE ");
         self.filter.walk_ast(out.reborrow())?;
         if self.for_update {
@@ -373,13 +383,13 @@ pub(crate) struct InsertValues<V, S> {
 
 impl<DB, V, S> QueryFragment<DB> for InsertValues<V, S>
 where
-    DB: Backend,
+    DB: HistoryBackend,
     V: QueryFragment<DB>,
     S: QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("INSERT INTO ");
-        out.push_identifier(self.spec.source_table)?;
+        push_table(&mut out, self.spec.source());
         out.push_sql(" ");
         self.values.walk_ast(out.reborrow())?;
         if let Some(selection) = &self.returning {
@@ -403,12 +413,12 @@ pub(crate) struct Upsert<'q, M> {
 
 impl<DB, M> QueryFragment<DB> for Upsert<'_, M>
 where
-    DB: Backend,
+    DB: HistoryBackend,
     M: crate::__private::RowValues<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("INSERT INTO ");
-        out.push_identifier(self.spec.source_table)?;
+        push_table(&mut out, self.spec.source());
         out.push_sql(" (");
         push_names(&mut out, self.spec.model_columns)?;
         out.push_sql(") VALUES ");
@@ -454,14 +464,14 @@ where
 
 /// `SELECT selection FROM table WHERE filter`.
 pub(crate) struct SelectWhere<S, W> {
-    pub(crate) from: &'static str,
+    pub(crate) from: TableName<'static>,
     pub(crate) selection: S,
     pub(crate) filter: W,
 }
 
 impl<DB, S, W> QueryFragment<DB> for SelectWhere<S, W>
 where
-    DB: Backend,
+    DB: HistoryBackend,
     S: QueryFragment<DB>,
     W: QueryFragment<DB>,
 {
@@ -469,7 +479,7 @@ where
         out.push_sql("SELECT ");
         self.selection.walk_ast(out.reborrow())?;
         out.push_sql(" FROM ");
-        out.push_identifier(self.from)?;
+        push_table(&mut out, self.from);
         out.push_sql(" WHERE ");
         self.filter.walk_ast(out.reborrow())
     }
@@ -496,7 +506,7 @@ pub(crate) struct RecordsOf<'q, Id, ST> {
 
 impl<DB, Id, ST> QueryFragment<DB> for RecordsOf<'_, Id, ST>
 where
-    DB: Backend + HasSqlType<ST>,
+    DB: HistoryBackend + HasSqlType<ST>,
     Id: ToSql<ST, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
@@ -510,7 +520,7 @@ where
         out.push_sql(" = '");
         out.push_sql(self.kind.as_str());
         out.push_sql("' AND NOT EXISTS (SELECT 1 FROM ");
-        out.push_identifier(table)?;
+        push_table(&mut out, spec.history());
         out.push_sql(" AS ");
         out.push_identifier(LATEST)?;
         out.push_sql(" WHERE ");
@@ -594,6 +604,37 @@ impl<M> QueryId for Upsert<'_, M> {
 
 impl<M, Conn> RunQueryDsl<Conn> for Upsert<'_, M> {}
 
+/// What a write reads back of the rows it wrote: the model's `Selectable`
+/// selection, or for a table in a schema its columns by bare name.
+///
+/// Diesel qualifies a column with its table's schema (`"sales"."orders"."id"`),
+/// which PostgreSQL cannot resolve against the write CTE (aliased by the bare
+/// table name) and SQLite refuses in `RETURNING`. The bare names are the
+/// model's columns in field order, which is what a derived `Selectable`
+/// selects.
+pub(crate) enum ReadBack<S> {
+    Selection(S),
+    Columns(&'static [&'static str]),
+}
+
+impl<S> ReadBack<S> {
+    pub(crate) fn of(spec: &'static HistoryTableSpec, selection: S) -> Self {
+        match spec.source_schema {
+            Some(_) => ReadBack::Columns(spec.model_columns),
+            None => ReadBack::Selection(selection),
+        }
+    }
+}
+
+impl<DB: Backend, S: QueryFragment<DB>> QueryFragment<DB> for ReadBack<S> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        match self {
+            ReadBack::Selection(selection) => selection.walk_ast(out),
+            ReadBack::Columns(columns) => push_names(&mut out, columns),
+        }
+    }
+}
+
 /// A list of column names.
 pub(crate) struct Names(pub(crate) &'static [&'static str]);
 
@@ -603,7 +644,7 @@ impl<DB: Backend> QueryFragment<DB> for Names {
     }
 }
 
-dynamic_query_id!(WithHistory<Wr, Rec, Sel>, Names<>, ForUpdate<N>);
+dynamic_query_id!(WithHistory<Wr, Rec, Sel>, Names<>, ForUpdate<N>, ReadBack<S>);
 
 /// A node loaded as rows of `ST`.
 pub(crate) struct Rows<N, ST>(pub(crate) N, pub(crate) PhantomData<ST>);

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use history_diesel::{HistoricalRecords, HistoryRecord};
 
 diesel::table! {
-    orders (order_id, line) {
+    orders (order_id) {
         order_id -> Integer,
         line -> Integer,
         status -> Text,
@@ -23,7 +23,7 @@ diesel::table! {
 }
 
 #[derive(Queryable, Selectable, HistoricalRecords)]
-#[diesel(table_name = orders, primary_key(order_id, line))]
+#[diesel(table_name = orders, primary_key(order_id))]
 #[history(
     table_name = order_audit,
     struct_name = OrderVersion,

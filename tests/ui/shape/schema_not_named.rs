@@ -1,0 +1,18 @@
+use diesel::prelude::*;
+use history_diesel::HistoricalRecords;
+
+diesel::table! {
+    sales.orders (id) {
+        id -> Integer,
+        status -> Text,
+    }
+}
+
+#[derive(Queryable, HistoricalRecords)]
+#[diesel(table_name = orders)]
+pub struct Order {
+    pub id: i32,
+    pub status: String,
+}
+
+fn main() {}
