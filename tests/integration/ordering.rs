@@ -50,6 +50,11 @@ macro_rules! ordering_suite {
                 }
             }
 
+            /// The live row of object `id`, if it exists.
+            fn live_row(conn: &mut ConcurrentConn, id: i32) -> Option<Order> {
+                orders::table.find(id).first(conn).optional().unwrap_or(None)
+            }
+
             /// Records of one object ordered as the library orders them.
             fn records_by_date(
                 conn: &mut ConcurrentConn,
@@ -162,12 +167,7 @@ macro_rules! ordering_suite {
                                     let id = rng.next(ROWS as u64) as i32 + 1;
                                     let outcome = match rng.next(5) {
                                         0 => {
-                                            let live: Option<Order> = orders::table
-                                                .find(id)
-                                                .first(&mut conn)
-                                                .optional()
-                                                .unwrap_or(None);
-                                            match live {
+                                            match live_row(&mut conn, id) {
                                                 Some(mut order) => {
                                                     order.total = rng.next(1000) as f64;
                                                     order.status = format!("saved-{thread}");
@@ -184,12 +184,7 @@ macro_rules! ordering_suite {
                                         )
                                         .map(drop),
                                         2 => {
-                                            let live: Option<Order> = orders::table
-                                                .find(id)
-                                                .first(&mut conn)
-                                                .optional()
-                                                .unwrap_or(None);
-                                            match live {
+                                            match live_row(&mut conn, id) {
                                                 Some(order) => {
                                                     order.delete_with_history(&mut conn, &ctx)
                                                 }

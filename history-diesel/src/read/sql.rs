@@ -25,7 +25,11 @@ use crate::{columns, Dialect, HistoricalRecords, HistoryBackend, HistoryTableSpe
 /// The SQL type of a model's primary key.
 type KeySqlType<M> = crate::write::KeySqlType<M>;
 
-fn column<DB: Backend>(out: &mut AstPass<'_, '_, DB>, table: &str, name: &str) -> QueryResult<()> {
+pub(crate) fn column<DB: Backend>(
+    out: &mut AstPass<'_, '_, DB>,
+    table: &str,
+    name: &str,
+) -> QueryResult<()> {
     out.push_identifier(table)?;
     out.push_sql(".");
     out.push_identifier(name)

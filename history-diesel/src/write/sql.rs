@@ -17,6 +17,7 @@ use diesel::{QueryResult, RunQueryDsl};
 use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 use crate::context::HistoryMeta;
+use crate::read::sql::column;
 use crate::{columns, Dialect, HistoryBackend, HistoryTableSpec, HistoryType, TableName};
 
 /// Nodes render fresh SQL each time; none is cached as a prepared statement
@@ -203,9 +204,7 @@ where
     out.push_sql(", COALESCE((SELECT ");
     out.push_sql(before);
     out.push_sql("MAX(");
-    out.push_identifier(LATEST)?;
-    out.push_sql(".");
-    out.push_identifier(columns::HISTORY_DATE)?;
+    column(out, LATEST, columns::HISTORY_DATE)?;
     out.push_sql(")");
     out.push_sql(after);
     out.push_sql(" FROM ");
@@ -213,21 +212,29 @@ where
     out.push_sql(" AS ");
     out.push_identifier(LATEST)?;
     out.push_sql(" WHERE ");
+    push_same_object(out, spec, LATEST, spec.source_table)?;
+    out.push_sql("), ");
+    date(out)?;
+    out.push_sql("))");
+    Ok(())
+}
+
+/// `"a"."key" = "b"."key"` for every primary-key column, joined by `AND`:
+/// rows of `a` and `b` (tables or aliases) of the same object.
+fn push_same_object<DB: Backend>(
+    out: &mut AstPass<'_, '_, DB>,
+    spec: &HistoryTableSpec,
+    a: &str,
+    b: &str,
+) -> QueryResult<()> {
     for (i, key) in spec.primary_key.iter().enumerate() {
         if i > 0 {
             out.push_sql(" AND ");
         }
-        out.push_identifier(LATEST)?;
-        out.push_sql(".");
-        out.push_identifier(key)?;
+        column(out, a, key)?;
         out.push_sql(" = ");
-        out.push_identifier(spec.source_table)?;
-        out.push_sql(".");
-        out.push_identifier(key)?;
+        column(out, b, key)?;
     }
-    out.push_sql("), ");
-    date(out)?;
-    out.push_sql("))");
     Ok(())
 }
 
@@ -248,24 +255,12 @@ fn push_unchanged_guard<DB: HistoryBackend>(
         Dialect::Sqlite => " IS ",
         Dialect::Mysql => " <=> ",
     };
-    let column = |out: &mut AstPass<'_, '_, DB>, table: &str, name: &str| -> QueryResult<()> {
-        out.push_identifier(table)?;
-        out.push_sql(".");
-        out.push_identifier(name)
-    };
     out.push_sql(" AND NOT EXISTS (SELECT 1 FROM ");
     push_table(out, spec.history());
     out.push_sql(" AS ");
     out.push_identifier("last")?;
     out.push_sql(" WHERE ");
-    for (i, key) in spec.primary_key.iter().enumerate() {
-        if i > 0 {
-            out.push_sql(" AND ");
-        }
-        column(out, "last", key)?;
-        out.push_sql(" = ");
-        column(out, spec.source_table, key)?;
-    }
+    push_same_object(out, spec, "last", spec.source_table)?;
     for tracked in spec.columns.iter().filter(|c| !spec.is_primary_key(c.name)) {
         out.push_sql(" AND ");
         column(out, "last", tracked.name)?;
@@ -277,12 +272,8 @@ fn push_unchanged_guard<DB: HistoryBackend>(
     out.push_sql(" AS ");
     out.push_identifier("later")?;
     out.push_sql(" WHERE ");
-    for key in spec.primary_key {
-        column(out, "later", key)?;
-        out.push_sql(" = ");
-        column(out, "last", key)?;
-        out.push_sql(" AND ");
-    }
+    push_same_object(out, spec, "later", "last")?;
+    out.push_sql(" AND ");
     crate::read::sql::push_follows(
         out,
         "later",
@@ -514,9 +505,7 @@ where
         let table = spec.history_table;
         self.keys.walk_ast(out.reborrow())?;
         out.push_sql(" AND ");
-        out.push_identifier(table)?;
-        out.push_sql(".");
-        out.push_identifier(columns::HISTORY_TYPE)?;
+        column(&mut out, table, columns::HISTORY_TYPE)?;
         out.push_sql(" = '");
         out.push_sql(self.kind.as_str());
         out.push_sql("' AND NOT EXISTS (SELECT 1 FROM ");
@@ -524,16 +513,8 @@ where
         out.push_sql(" AS ");
         out.push_identifier(LATEST)?;
         out.push_sql(" WHERE ");
-        for key in spec.primary_key {
-            out.push_identifier(LATEST)?;
-            out.push_sql(".");
-            out.push_identifier(key)?;
-            out.push_sql(" = ");
-            out.push_identifier(table)?;
-            out.push_sql(".");
-            out.push_identifier(key)?;
-            out.push_sql(" AND ");
-        }
+        push_same_object(&mut out, spec, LATEST, table)?;
+        out.push_sql(" AND ");
         crate::read::sql::push_follows(
             &mut out,
             LATEST,
