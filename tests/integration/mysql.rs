@@ -899,3 +899,111 @@ fn a_batch_of_bound_keys_reads_back_as_many_rows_as_one_statement_binds() {
         .unwrap();
     assert_eq!(records, 40_000);
 }
+
+/// A server in `innodb_autoinc_lock_mode = 2` (interleaved), MySQL 8's
+/// default, which `.ci/run` starts beside the main one:
+/// `MYSQL_INTERLEAVED_URL`, by default port 3307.
+fn interleaved_url() -> String {
+    std::env::var("MYSQL_INTERLEAVED_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3307/history_test".to_owned())
+}
+
+/// Under interleaved AUTO_INCREMENT the values of one multi-row insert need
+/// not be consecutive, so bulk create inserts generated keys one row per
+/// statement; writers running at once each get back exactly their own rows.
+#[test]
+fn bulk_create_under_interleaved_auto_increment_reads_back_each_writers_own_rows() {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
+    const WRITERS: usize = 4;
+    const ROWS: usize = 60;
+
+    let url = interleaved_url();
+    let mut conn = MysqlConnection::establish(&url).unwrap_or_else(|err| {
+        panic!("a MariaDB/MySQL server with innodb_autoinc_lock_mode = 2 is required at {url} (see .ci/run): {err}")
+    });
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = BigInt)]
+        mode: i64,
+    }
+    let mode: Mode = diesel::sql_query("SELECT CAST(@@innodb_autoinc_lock_mode AS SIGNED) AS mode")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(mode.mode, 2, "{url} must run innodb_autoinc_lock_mode = 2");
+    drop_all_tables(&mut conn);
+    create_tables(&mut TestConn::unlocked(
+        MysqlConnection::establish(&url).unwrap(),
+    ));
+
+    let created: Vec<Vec<Order>> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let url = &url;
+                scope.spawn(move || {
+                    let mut conn = MysqlConnection::establish(url).unwrap();
+                    let status = format!("writer {writer}");
+                    let rows: Vec<NewOrder<'_>> = (0..ROWS)
+                        .map(|i| NewOrder::new(&status, i as f64))
+                        .collect();
+                    // Writers at once may deadlock (InnoDB's locks under
+                    // REPEATABLE READ); a victim retries, as documented.
+                    loop {
+                        match Order::bulk_create_with_history(
+                            &mut conn,
+                            &rows,
+                            &HistoryContext::new().user(writer as i64),
+                            BulkOptions { batch_size: 20 },
+                        ) {
+                            Err(HistoryError::Database(DieselError::DatabaseError(
+                                DatabaseErrorKind::SerializationFailure,
+                                _,
+                            ))) => continue,
+                            other => break other,
+                        }
+                    }
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .map(|w| w.join().unwrap().unwrap())
+            .collect()
+    });
+    for (writer, orders) in created.iter().enumerate() {
+        let status = format!("writer {writer}");
+        let totals: Vec<f64> = orders.iter().map(|o| o.total).collect();
+        assert_eq!(
+            totals,
+            (0..ROWS).map(|i| i as f64).collect::<Vec<_>>(),
+            "{status}"
+        );
+        assert!(
+            orders.iter().all(|o| o.status == status),
+            "{status} got another's rows"
+        );
+        let stored: Vec<(i32, f64)> = orders::table
+            .filter(orders::status.eq(&status))
+            .order(orders::total)
+            .select((orders::id, orders::total))
+            .load(&mut conn)
+            .unwrap();
+        let returned: Vec<(i32, f64)> = orders.iter().map(|o| (o.id, o.total)).collect();
+        assert_eq!(
+            returned, stored,
+            "{status}: the rows returned are the rows stored"
+        );
+        let recorded: Vec<i32> = historical_orders::table
+            .filter(historical_orders::history_user_id.eq(writer as i64))
+            .order(historical_orders::total)
+            .select(historical_orders::id)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(
+            recorded,
+            stored.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            "{status}: one '+' per own row"
+        );
+    }
+    drop_all_tables(&mut conn);
+}

@@ -1018,6 +1018,17 @@ where
     Ok(batch_size.clamp(1, fit))
 }
 
+/// Why MySQL refuses a multi-row insert of generated keys under the
+/// interleaved `innodb_autoinc_lock_mode`: bulk create then sends one row
+/// per statement.
+pub(crate) const NOT_CONSECUTIVE: &str = "with innodb_autoinc_lock_mode = 2 the AUTO_INCREMENT \
+    values of one multi-row INSERT need not be consecutive; bind the keys, or insert one row \
+    per statement";
+
+fn is_not_consecutive(err: &HistoryError) -> bool {
+    matches!(err, HistoryError::UnknownKeys { detail, .. } if detail == NOT_CONSECUTIVE)
+}
+
 /// Per-row contexts must name every row, no more.
 fn check_context_count(
     model: &'static str,
@@ -1255,10 +1266,12 @@ pub trait WriteWithHistory: HistoricalRecords {
     ///
     /// On MySQL the rows of one statement either all bind their keys or all
     /// leave them to `AUTO_INCREMENT`, whose values one statement takes in
-    /// steps of `auto_increment_increment`; a mix, or a multi-row statement
-    /// of generated keys under `innodb_autoinc_lock_mode = 2` (interleaved,
-    /// where they need not be consecutive), is [`HistoryError::UnknownKeys`]
-    /// before anything is written: use `batch_size: 1` there.
+    /// steps of `auto_increment_increment`; a mix is
+    /// [`HistoryError::UnknownKeys`] before anything is written. Under
+    /// `innodb_autoinc_lock_mode = 2` (interleaved, MySQL 8's default), where
+    /// the values of a multi-row insert need not be consecutive, rows whose
+    /// keys are generated are inserted one per statement (each read back by
+    /// its own `LAST_INSERT_ID()`), with one history statement per batch.
     fn bulk_create_with_history<'r, C, N, R>(
         conn: &mut C,
         rows: &'r [N],
@@ -1312,7 +1325,17 @@ pub trait WriteWithHistory: HistoricalRecords {
         }
         // One transaction for every batch, without a savepoint per batch.
         let batches = rows.chunks(batch).map(N::statements).collect();
-        <C::Backend as WriteBackend<Self>>::create(conn, batches, contexts, now)
+        match <C::Backend as WriteBackend<Self>>::create(conn, batches, contexts, now) {
+            // Refused before anything was written, and rolled back whole.
+            Err(err) if batch > 1 && is_not_consecutive(&err) => {
+                let one_per_statement = rows
+                    .chunks(batch)
+                    .map(|chunk| chunk.chunks(1).flat_map(N::statements).collect())
+                    .collect();
+                <C::Backend as WriteBackend<Self>>::create(conn, one_per_statement, contexts, now)
+            }
+            other => other,
+        }
     }
 
     /// Writes many existing rows whole, `batch_size` per statement, and

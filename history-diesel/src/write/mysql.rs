@@ -59,10 +59,7 @@ where
             if rows > 1 && lock_mode == INTERLEAVED {
                 return Err(HistoryError::UnknownKeys {
                     model: spec.model,
-                    detail: "with innodb_autoinc_lock_mode = 2 the AUTO_INCREMENT values of one \
-                             multi-row INSERT need not be consecutive; create these rows with \
-                             BulkOptions { batch_size: 1 }, or bind their keys"
-                        .to_owned(),
+                    detail: super::NOT_CONSECUTIVE.to_owned(),
                 });
             }
         }
