@@ -5,7 +5,6 @@
 mod diff;
 pub(crate) mod sql;
 
-use crate::transaction::atomic;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -27,6 +26,7 @@ pub use self::diff::{Diff, DiffOptions, FieldChange};
 use self::sql::{up_to, Direction, Neighbour, OneRecord, SetReason};
 pub use self::sql::{NewestFirst, ObjectIs, StateAt};
 use crate::context::{check_reason, HistoryContext};
+use crate::transaction::atomic;
 use crate::write::sql::{ForUpdate, KeyIn, Rows, SelectWhere};
 use crate::write::{KeySqlType, UserIdOf, WriteBackend, KEY_CHUNK};
 use crate::{Dialect, HistoricalRecords, HistoryError, HistoryRecord, HistoryType};
