@@ -83,7 +83,7 @@ pub(crate) fn diff<R: HistoryRecord>(
     let mut changes: Vec<FieldChange<R::Value>> = R::FIELDS
         .iter()
         .enumerate()
-        .filter(|(_, name)| options.included.map_or(true, |only| only.contains(name)))
+        .filter(|(_, name)| options.included.is_none_or(|only| only.contains(name)))
         .filter(|(_, name)| !options.excluded.contains(name))
         .filter_map(|(index, name)| {
             let (old, new) = (older.field_value(index)?, newer.field_value(index)?);
