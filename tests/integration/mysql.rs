@@ -344,20 +344,13 @@ fn a_deadlock_victim_inside_a_transaction_gets_the_retryable_error() {
 
 fn deadlock_victim_retries(in_transaction: bool) {
     use diesel::result::{DatabaseErrorKind, Error as DieselError};
-    use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
+    use history_diesel::{HistoryContext, HistoryError, WriteWithHistory};
     use std::sync::mpsc;
     use std::time::Duration;
 
     let mut conn = connect();
     create_tables(&mut conn);
-    let rows: Vec<NewOrder<'_>> = (0..20).map(|_| NewOrder::new("new", 0.0)).collect();
-    Order::bulk_create_with_history(
-        &mut *conn,
-        &rows,
-        &HistoryContext::new(),
-        BulkOptions::default(),
-    )
-    .unwrap();
+    create_orders(&mut conn, 20);
 
     let url = database_url();
     // The blocker changes 17 rows, so InnoDB picks the lighter victim below.
@@ -433,19 +426,12 @@ fn deadlock_victim_retries(in_transaction: bool) {
 #[test]
 fn an_auto_increment_deadlock_victim_gets_the_retryable_error() {
     use diesel::result::{DatabaseErrorKind, Error as DieselError};
-    use history_diesel::{BulkOptions, HistoryContext, HistoryError, WriteWithHistory};
+    use history_diesel::{HistoryContext, HistoryError, WriteWithHistory};
     use std::sync::mpsc;
 
     let mut conn = connect();
     create_tables(&mut conn);
-    let rows: Vec<NewOrder<'_>> = (0..3).map(|_| NewOrder::new("new", 0.0)).collect();
-    Order::bulk_create_with_history(
-        &mut *conn,
-        &rows,
-        &HistoryContext::new(),
-        BulkOptions::default(),
-    )
-    .unwrap();
+    create_orders(&mut conn, 3);
     let url = database_url();
 
     let mut victim = MysqlConnection::establish(&url).unwrap();

@@ -8,7 +8,7 @@ macro_rules! ordering_suite {
         mod ordering {
             use super::*;
             use history_diesel::{
-                BulkOptions, HistoryContext, HistoryError, ReadHistory, WriteWithHistory,
+                HistoryContext, HistoryError, ReadHistory, WriteWithHistory,
             };
 
             const THREADS: usize = 8;
@@ -141,18 +141,7 @@ macro_rules! ordering_suite {
             fn concurrent_writers_record_every_object_in_commit_order() {
                 let _serial = connect();
                 let setup = concurrent_database();
-                {
-                    let mut conn = concurrent_connection(&setup);
-                    let rows: Vec<NewOrder<'_>> =
-                        (0..ROWS).map(|_| NewOrder::new("new", 0.0)).collect();
-                    Order::bulk_create_with_history(
-                        &mut conn,
-                        &rows,
-                        &HistoryContext::new(),
-                        BulkOptions::default(),
-                    )
-                    .unwrap();
-                }
+                create_orders(&mut concurrent_connection(&setup), ROWS as usize);
                 let deadline = std::time::Instant::now() + stress_duration();
                 let done: usize = std::thread::scope(|scope| {
                     let workers: Vec<_> = (0..THREADS)

@@ -56,6 +56,13 @@ macro_rules! write_suite {
             )
         }
 
+        /// Creates `rows` orders with history, in one bulk write.
+        fn create_orders(conn: &mut ConcurrentConn, rows: usize) {
+            let new: Vec<NewOrder<'_>> = (0..rows).map(|_| NewOrder::new("new", 0.0)).collect();
+            Order::bulk_create_with_history(conn, &new, &HistoryContext::new(), BulkOptions::default())
+                .unwrap();
+        }
+
         fn kinds(records: &[HistoricalOrder]) -> String {
             records.iter().map(|r| r.history_type.as_str()).collect()
         }
@@ -290,18 +297,7 @@ macro_rules! write_suite {
             const ROWS: i32 = 12;
             let _serial = connect();
             let setup = concurrent_database();
-            {
-                let mut conn = concurrent_connection(&setup);
-                let rows: Vec<NewOrder<'_>> =
-                    (0..ROWS).map(|_| NewOrder::new("new", 0.0)).collect();
-                Order::bulk_create_with_history(
-                    &mut conn,
-                    &rows,
-                    &HistoryContext::new(),
-                    BulkOptions::default(),
-                )
-                .unwrap();
-            }
+            create_orders(&mut concurrent_connection(&setup), ROWS as usize);
             let updates: usize = std::thread::scope(|scope| {
                 let workers: Vec<_> = (0..THREADS)
                     .map(|thread| {
