@@ -140,6 +140,65 @@ impl Dialect {
         }
     }
 
+    /// Null-safe equality, between two operands: true when both are NULL,
+    /// false when one is (plain `=` gives NULL for either).
+    pub const fn null_safe_eq(self) -> &'static str {
+        match self {
+            Dialect::Postgres => " IS NOT DISTINCT FROM ",
+            // SQLite's `IS` compares any two values, NULL included.
+            Dialect::Sqlite => " IS ",
+            Dialect::Mysql => " <=> ",
+        }
+    }
+
+    /// The clause that locks the rows a `SELECT` reads until the transaction
+    /// ends; `None` where the backend has no row locks.
+    pub const fn locking_read(self) -> Option<&'static str> {
+        match self {
+            Dialect::Postgres | Dialect::Mysql => Some(" FOR UPDATE"),
+            // SQLite serialises writers with one database lock, taken by the
+            // first write of a transaction: there is no row to lock.
+            Dialect::Sqlite => None,
+        }
+    }
+
+    /// Whether a locking read may be kept in Diesel's prepared-statement
+    /// cache and run again.
+    ///
+    /// A lock error (deadlock, lock wait timeout) reaches a MySQL client after
+    /// the result's column metadata, while Diesel stores the rows; libmariadb
+    /// then leaves the prepared statement half-read, and the next execution of
+    /// that same statement waits forever for rows the server never sends. So
+    /// on MySQL a locking read is prepared afresh each time (one round trip
+    /// more), which lets a caller retry a deadlock victim on its connection.
+    pub const fn caches_locking_reads(self) -> bool {
+        match self {
+            Dialect::Mysql => false,
+            Dialect::Postgres | Dialect::Sqlite => true,
+        }
+    }
+
+    /// How a multi-row insert turns into an update of the rows whose key
+    /// exists: the text before the key columns and after them (`None`: the
+    /// backend names no key, it uses the table's unique keys).
+    pub const fn upsert_head(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Dialect::Postgres | Dialect::Sqlite => (" ON CONFLICT (", Some(") DO UPDATE SET ")),
+            Dialect::Mysql => (" ON DUPLICATE KEY UPDATE ", None),
+        }
+    }
+
+    /// In an upsert's `SET`, the text around a column's name that reads the
+    /// value the insert proposed for it.
+    pub const fn upsert_value(self) -> (&'static str, &'static str) {
+        match self {
+            Dialect::Postgres | Dialect::Sqlite => ("\"excluded\".", ""),
+            // `VALUES(col)`: deprecated by MySQL 8.0.20 in favour of a row
+            // alias, which MariaDB does not have.
+            Dialect::Mysql => ("VALUES(", ")"),
+        }
+    }
+
     /// The earliest and the latest `history_date` the backend stores and
     /// compares correctly, at microsecond precision. Writes outside it are
     /// refused before anything is written; reads up to a later time answer as
@@ -279,6 +338,18 @@ mod tests {
         assert_eq!(Dialect::Mysql.database_clock(), Some("UTC_TIMESTAMP(6)"));
         assert_eq!(Dialect::Sqlite.database_clock(), None);
         assert_eq!(Dialect::Sqlite.greatest(), "MAX");
+    }
+
+    #[test]
+    fn spells_the_phrases_of_a_write() {
+        assert_eq!(Dialect::Mysql.null_safe_eq(), " <=> ");
+        assert_eq!(Dialect::Sqlite.locking_read(), None);
+        assert!(!Dialect::Mysql.caches_locking_reads());
+        assert_eq!(
+            Dialect::Mysql.upsert_head(),
+            (" ON DUPLICATE KEY UPDATE ", None)
+        );
+        assert_eq!(Dialect::Postgres.upsert_value(), ("\"excluded\".", ""));
     }
 
     #[test]

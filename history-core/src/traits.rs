@@ -61,8 +61,9 @@ pub trait HistoryRecord: Sized {
     type Model: HistoricalRecords<Record = Self>;
     /// The type of `history_id` (`i64`, or `uuid::Uuid`).
     type Id: PartialEq;
-    /// The type of the acting user's id (default `i64`).
-    type UserId;
+    /// The type of the acting user's id (default `i64`). Compared and cloned
+    /// when a bulk write groups its rows by context.
+    type UserId: Clone + PartialEq + 'static;
 
     /// The record's own primary key.
     fn history_id(&self) -> &Self::Id;

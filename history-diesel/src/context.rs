@@ -268,7 +268,7 @@ fn check_date(
 
 /// The resolved metadata of one write.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct HistoryMeta<U> {
+pub struct HistoryMeta<U> {
     /// The date asked for: explicit, or the application's clock at the call.
     pub(crate) date: history_core::sql_types::UtcTimestamp,
     /// Whether `date` was given (an import), rather than read from the clock.

@@ -66,18 +66,23 @@ extern crate self as history_diesel;
 mod backend;
 mod context;
 mod error;
+mod exec;
 mod migration;
+mod query;
 mod read;
-mod transaction;
 mod write;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use backend::HistoryBackend;
+#[doc(hidden)]
+pub use backend::ModelStatements;
+pub use backend::{HistoryBackend, InsertRows, ReadBackend, WriteBackend, KEY_CHUNK};
 pub use context::{HistoryContext, RowContexts};
 pub use error::HistoryError;
+#[doc(hidden)]
+pub use exec::Executor;
 pub use history_core::columns;
 pub use history_core::{
     ChangeReasonColumn, ColumnSpec, ColumnType, Dialect, HistoricalRecords, HistoryIdKind,
@@ -87,11 +92,9 @@ pub use history_core::{
 pub use migration::write_migration;
 pub use read::{
     AllHistoryQuery, Diff, DiffOptions, FieldChange, HistoryIdOf, HistoryKeySqlType, HistoryQuery,
-    NewestFirst, ObjectIs, ReadBackend, ReadHistory, RecordNavigation, StateAt, StateQuery,
+    NewestFirst, ObjectIs, ReadHistory, RecordNavigation, StateAt, StateQuery,
 };
-pub use write::{
-    BulkOptions, InsertRows, KeySqlType, UserIdOf, WriteBackend, WriteWithHistory, KEY_CHUNK,
-};
+pub use write::{BulkOptions, KeySqlType, UserIdOf, WriteWithHistory};
 
 /// Bridges between history columns and their Rust types (`history_date`, a UUID `history_id`).
 pub mod sql_types {

@@ -10,6 +10,7 @@ mod migration_sql;
 mod models;
 mod names;
 mod ordering;
+mod pools;
 mod reads;
 mod support;
 mod writes;

@@ -1,35 +1,24 @@
 //! Reading history back: an object's records, its state at any time, the
-//! whole table at any time, neighbours of a record, diffs, and restoring an
-//! old version. Each helper documents the statements it sends.
+//! whole table at any time, neighbours of a record, and diffs. Each helper
+//! documents the statements it sends; restoring an old version is a write
+//! ([`WriteWithHistory`](crate::WriteWithHistory)).
 
 mod diff;
-pub(crate) mod sql;
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
 use diesel::connection::LoadConnection;
-use diesel::deserialize::FromSqlRow;
-use diesel::dsl::AsSelect as SelectBy;
-use diesel::expression::{Expression, QueryMetadata, Selectable};
-use diesel::query_builder::QueryFragment;
+use diesel::expression::Expression;
 use diesel::query_dsl::methods::{FilterDsl, OrderDsl};
-use diesel::serialize::ToSql;
-use diesel::sql_types::SingleValue;
-use diesel::sql_types::{HasSqlType, Nullable, Text};
-use diesel::{RunQueryDsl, SelectableHelper, Table};
-use history_core::sql_types::{HistoryDate, UtcTimestamp};
+use diesel::Table;
 
 pub use self::diff::{Diff, DiffOptions, FieldChange};
-use self::sql::{up_to, Direction, Neighbour, OneRecord, SetReason};
-pub use self::sql::{NewestFirst, ObjectIs, StateAt};
-use crate::context::{check_reason, HistoryContext};
-use crate::transaction::atomic;
-use crate::write::sql::{ForUpdate, KeyIn, Rows, SelectWhere};
-use crate::write::{KeySqlType, UserIdOf, WriteBackend, KEY_CHUNK};
-use crate::{Dialect, HistoricalRecords, HistoryError, HistoryRecord, HistoryType};
+use crate::backend::{ModelStatements, ReadBackend};
+use crate::exec::{block, Blocking};
+pub use crate::query::{NewestFirst, ObjectIs, StateAt};
+use crate::{HistoricalRecords, HistoryError, HistoryRecord, HistoryType};
 
 /// The SQL type of a history table's own key, `history_id`.
 pub type HistoryKeySqlType<M> =
@@ -37,9 +26,6 @@ pub type HistoryKeySqlType<M> =
 
 /// The Rust type of a model's `history_id`.
 pub type HistoryIdOf<M> = <<M as HistoricalRecords>::Record as HistoryRecord>::Id;
-
-/// The SQL type of a `Selectable`'s selection.
-type SelectionSqlType<T, DB> = <<T as Selectable<DB>>::SelectExpression as Expression>::SqlType;
 
 /// [`ReadHistory::history`]: one object's records, newest first.
 pub type HistoryQuery<M> = diesel::dsl::Order<
@@ -54,199 +40,6 @@ pub type AllHistoryQuery<M> =
 /// [`ReadHistory::state_as_of`] and [`ReadHistory::latest_records_as_of`]:
 /// the latest record of each object at a time.
 pub type StateQuery<M> = diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTable, StateAt<M>>;
-
-/// A Diesel backend that history of model `M` can be read from (and
-/// restored to). Implemented for SQLite, PostgreSQL and MySQL for every
-/// model whose types they support, so the methods of [`ReadHistory`] and
-/// [`RecordNavigation`] need one bound.
-pub trait ReadBackend<M: HistoricalRecords>: WriteBackend<M> {
-    /// One record of the object `id`: the newest (or oldest) up to
-    /// `at_most`, or the neighbour of the record with this date and id.
-    #[doc(hidden)]
-    fn one_record<C>(
-        conn: &mut C,
-        id: &M::Id,
-        at_most: Option<DateTime<Utc>>,
-        neighbour: Option<(DateTime<Utc>, &HistoryIdOf<M>)>,
-        newest_first: bool,
-    ) -> diesel::QueryResult<Option<M::Record>>
-    where
-        C: LoadConnection<Backend = Self>;
-
-    /// The latest record of every object at `at`, without the deleted ones
-    /// when `alive_only`.
-    #[doc(hidden)]
-    fn state<C>(
-        conn: &mut C,
-        at: DateTime<Utc>,
-        alive_only: bool,
-    ) -> diesel::QueryResult<Vec<M::Record>>
-    where
-        C: LoadConnection<Backend = Self>;
-
-    /// The live rows with these keys (locked for update where the backend
-    /// can), a statement per key chunk.
-    #[doc(hidden)]
-    fn live_rows<C>(conn: &mut C, ids: &[M::Id], lock: bool) -> diesel::QueryResult<Vec<M>>
-    where
-        C: LoadConnection<Backend = Self>;
-
-    /// Sets the change reason of one record.
-    #[doc(hidden)]
-    fn set_reason<C>(
-        conn: &mut C,
-        history_id: &HistoryIdOf<M>,
-        reason: Option<String>,
-    ) -> diesel::QueryResult<usize>
-    where
-        C: LoadConnection<Backend = Self>;
-}
-
-impl<M, DB> ReadBackend<M> for DB
-where
-    M: HistoricalRecords + Selectable<DB> + FromSqlRow<SelectionSqlType<M, DB>, DB> + 'static,
-    M::Record: Selectable<DB> + FromSqlRow<SelectionSqlType<M::Record, DB>, DB> + 'static,
-    SelectionSqlType<M, DB>: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
-    SelectionSqlType<M::Record, DB>:
-        diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
-    SelectBy<M, DB>: QueryFragment<DB>,
-    SelectBy<M::Record, DB>: QueryFragment<DB>,
-    DB: WriteBackend<M>
-        + HasSqlType<HistoryDate>
-        + HasSqlType<Text>
-        + HasSqlType<KeySqlType<M>>
-        + HasSqlType<HistoryKeySqlType<M>>
-        + QueryMetadata<SelectBy<M, DB>>
-        + QueryMetadata<SelectBy<M::Record, DB>>
-        + 'static,
-    M::Id: ToSql<KeySqlType<M>, DB> + FromSqlRow<KeySqlType<M>, DB> + 'static,
-    KeySqlType<M>: SingleValue,
-    DB: QueryMetadata<KeySqlType<M>>,
-    HistoryIdOf<M>: ToSql<HistoryKeySqlType<M>, DB>,
-    UtcTimestamp: ToSql<HistoryDate, DB>,
-    Option<String>: ToSql<Nullable<Text>, DB>,
-{
-    fn one_record<C>(
-        conn: &mut C,
-        id: &M::Id,
-        at_most: Option<DateTime<Utc>>,
-        neighbour: Option<(DateTime<Utc>, &HistoryIdOf<M>)>,
-        newest_first: bool,
-    ) -> diesel::QueryResult<Option<M::Record>>
-    where
-        C: LoadConnection<Backend = Self>,
-    {
-        let at_most = match at_most.map(|at| up_to(DB::DIALECT, at)) {
-            // Before the first date the backend stores: no record.
-            Some(None) => return Ok(None),
-            bound => bound.flatten(),
-        };
-        let neighbour = neighbour.map(|(date, history_id)| Neighbour {
-            date: UtcTimestamp::new(date),
-            history_id,
-        });
-        let direction = if newest_first {
-            Direction::NewestFirst
-        } else {
-            Direction::OldestFirst
-        };
-        macro_rules! load_shape {
-            ($shape:literal) => {
-                Rows::<_, SelectBy<M::Record, DB>>::of(OneRecord::<
-                    '_,
-                    M,
-                    _,
-                    HistoryKeySqlType<M>,
-                    _,
-                    $shape,
-                > {
-                    id,
-                    at_most,
-                    neighbour,
-                    direction,
-                    selection: <M::Record as SelectableHelper<DB>>::as_select(),
-                    history_id_type: PhantomData,
-                })
-                .load::<M::Record>(conn)?
-            };
-        }
-        let shape = u8::from(at_most.is_some())
-            | u8::from(neighbour.is_some()) << 1
-            | u8::from(newest_first) << 2;
-        let mut records = match shape {
-            0 => load_shape!(0),
-            1 => load_shape!(1),
-            2 => load_shape!(2),
-            3 => load_shape!(3),
-            4 => load_shape!(4),
-            5 => load_shape!(5),
-            6 => load_shape!(6),
-            _ => load_shape!(7),
-        };
-        Ok(records.pop())
-    }
-
-    fn state<C>(
-        conn: &mut C,
-        at: DateTime<Utc>,
-        alive_only: bool,
-    ) -> diesel::QueryResult<Vec<M::Record>>
-    where
-        C: LoadConnection<Backend = Self>,
-    {
-        Rows::<_, SelectBy<M::Record, DB>>::of(SelectWhere {
-            from: M::HISTORY_TABLE.history(),
-            selection: <M::Record as SelectableHelper<DB>>::as_select(),
-            filter: StateAt::<M>::new(at, alive_only),
-        })
-        .load::<M::Record>(conn)
-    }
-
-    fn live_rows<C>(conn: &mut C, ids: &[M::Id], lock: bool) -> diesel::QueryResult<Vec<M>>
-    where
-        C: LoadConnection<Backend = Self>,
-    {
-        let spec = &M::HISTORY_TABLE;
-        let mut rows = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(KEY_CHUNK) {
-            let keys = KeyIn {
-                spec,
-                table: spec.source_table,
-                ids: chunk,
-                sql_type: PhantomData::<KeySqlType<M>>,
-            };
-            let select = SelectWhere {
-                from: spec.source(),
-                selection: M::as_select(),
-                filter: keys,
-            };
-            // SQLite has no row locks: its writers are serialised anyway.
-            rows.extend(if lock && DB::DIALECT != Dialect::Sqlite {
-                Rows::<_, SelectBy<M, DB>>::of(ForUpdate(select)).load::<M>(conn)?
-            } else {
-                Rows::<_, SelectBy<M, DB>>::of(select).load::<M>(conn)?
-            });
-        }
-        Ok(rows)
-    }
-
-    fn set_reason<C>(
-        conn: &mut C,
-        history_id: &HistoryIdOf<M>,
-        reason: Option<String>,
-    ) -> diesel::QueryResult<usize>
-    where
-        C: LoadConnection<Backend = Self>,
-    {
-        SetReason {
-            spec: &M::HISTORY_TABLE,
-            reason,
-            history_id,
-            history_id_type: PhantomData::<HistoryKeySqlType<M>>,
-        }
-        .execute(conn)
-    }
-}
 
 /// Reads the history of a model, for every model with
 /// `#[derive(HistoricalRecords)]`.
@@ -342,12 +135,17 @@ pub trait ReadHistory: HistoricalRecords {
         C: LoadConnection,
         C::Backend: ReadBackend<Self>,
     {
-        <C::Backend as ReadBackend<Self>>::one_record(conn, id, Some(at), None, true)?.ok_or(
-            HistoryError::NotCreatedYet {
-                model: Self::HISTORY_TABLE.model,
-                as_of: at,
-            },
-        )
+        block(<C::Backend as ModelStatements<Self>>::one_record(
+            &mut Blocking(conn),
+            id,
+            Some(at),
+            None,
+            true,
+        ))?
+        .ok_or(HistoryError::NotCreatedYet {
+            model: Self::HISTORY_TABLE.model,
+            as_of: at,
+        })
     }
 
     /// The object `id` as it was at `at` (inclusive).
@@ -428,7 +226,11 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
         Self::Id: Eq + Hash,
     {
-        let records = <C::Backend as ReadBackend<Self>>::state(conn, at, true)?;
+        let records = block(<C::Backend as ModelStatements<Self>>::state(
+            &mut Blocking(conn),
+            at,
+            true,
+        ))?;
         Self::models_from_records(conn, records)
     }
 
@@ -449,11 +251,12 @@ pub trait ReadHistory: HistoricalRecords {
             return Ok(records.iter().map(|record| record.to_model(None)).collect());
         }
         let ids: Vec<Self::Id> = records.iter().map(HistoryRecord::object_id).collect();
-        let live: HashMap<Self::Id, Self> =
-            <C::Backend as ReadBackend<Self>>::live_rows(conn, &ids, false)?
-                .into_iter()
-                .map(|row| (row.history_key(), row))
-                .collect();
+        let live: HashMap<Self::Id, Self> = block(
+            <C::Backend as ModelStatements<Self>>::live_rows(&mut Blocking(conn), &ids, false),
+        )?
+        .into_iter()
+        .map(|row| (row.history_key(), row))
+        .collect();
         Ok(records
             .iter()
             .zip(&ids)
@@ -468,11 +271,16 @@ pub trait ReadHistory: HistoricalRecords {
         C: LoadConnection,
         C::Backend: ReadBackend<Self>,
     {
-        <C::Backend as ReadBackend<Self>>::one_record(conn, id, None, None, true)?.ok_or(
-            HistoryError::NotFound {
-                model: Self::HISTORY_TABLE.model,
-            },
-        )
+        block(<C::Backend as ModelStatements<Self>>::one_record(
+            &mut Blocking(conn),
+            id,
+            None,
+            None,
+            true,
+        ))?
+        .ok_or(HistoryError::NotFound {
+            model: Self::HISTORY_TABLE.model,
+        })
     }
 
     /// The oldest record of the object `id`. [`HistoryError::NotFound`]
@@ -482,11 +290,16 @@ pub trait ReadHistory: HistoricalRecords {
         C: LoadConnection,
         C::Backend: ReadBackend<Self>,
     {
-        <C::Backend as ReadBackend<Self>>::one_record(conn, id, None, None, false)?.ok_or(
-            HistoryError::NotFound {
-                model: Self::HISTORY_TABLE.model,
-            },
-        )
+        block(<C::Backend as ModelStatements<Self>>::one_record(
+            &mut Blocking(conn),
+            id,
+            None,
+            None,
+            false,
+        ))?
+        .ok_or(HistoryError::NotFound {
+            model: Self::HISTORY_TABLE.model,
+        })
     }
 
     /// The object `id` as its newest record has it.
@@ -501,70 +314,6 @@ pub trait ReadHistory: HistoricalRecords {
         let record = alive(Self::latest(conn, id)?)?;
         Ok(Self::models_from_records(conn, vec![record])?.remove(0))
     }
-
-    /// Writes `record`'s version of its object back: a `~` record when the
-    /// row exists, a `+` when it had been deleted (an undelete). Fields left
-    /// out of history keep their live values (their `Default` on an
-    /// undelete). Atomic; returns the model as written.
-    ///
-    /// Statements: read and lock the live row, then as
-    /// [`bulk_update_with_history`](crate::WriteWithHistory::bulk_update_with_history)
-    /// of one row (3), or an insert and its record (2) for an undelete.
-    fn restore_with_history<C>(
-        conn: &mut C,
-        record: &Self::Record,
-        ctx: &HistoryContext<UserIdOf<Self>>,
-    ) -> Result<Self, HistoryError>
-    where
-        C: LoadConnection,
-        C::Backend: ReadBackend<Self>,
-        Self: crate::__private::RowValues<C::Backend>,
-    {
-        restore(conn, record, None, ctx)
-    }
-
-    /// As [`restore_with_history`](Self::restore_with_history), but only
-    /// when `latest` is still the object's newest record: a write since
-    /// then fails with [`HistoryError::Conflict`] and nothing is written.
-    /// One statement more.
-    fn restore_unless_changed<C>(
-        conn: &mut C,
-        record: &Self::Record,
-        latest: &Self::Record,
-        ctx: &HistoryContext<UserIdOf<Self>>,
-    ) -> Result<Self, HistoryError>
-    where
-        C: LoadConnection,
-        C::Backend: ReadBackend<Self>,
-        Self: crate::__private::RowValues<C::Backend>,
-    {
-        restore(conn, record, Some(latest), ctx)
-    }
-
-    /// Sets the change reason of the object's newest record, after the fact.
-    /// [`HistoryError::NotFound`] without records,
-    /// [`HistoryError::ReasonTooLong`] over the column's limit. Two
-    /// statements, in a transaction.
-    fn update_change_reason<C>(
-        conn: &mut C,
-        id: &Self::Id,
-        reason: &str,
-    ) -> Result<(), HistoryError>
-    where
-        C: LoadConnection,
-        C::Backend: ReadBackend<Self>,
-    {
-        check_reason(&Self::HISTORY_TABLE, reason)?;
-        atomic(conn, |conn| {
-            let latest = Self::latest(conn, id)?;
-            <C::Backend as ReadBackend<Self>>::set_reason(
-                conn,
-                latest.history_id(),
-                Some(reason.to_owned()),
-            )?;
-            Ok(())
-        })
-    }
 }
 
 impl<M: HistoricalRecords> ReadHistory for M {}
@@ -578,43 +327,6 @@ fn alive<R: HistoryRecord>(record: R) -> Result<R, HistoryError> {
         });
     }
     Ok(record)
-}
-
-fn restore<M, C>(
-    conn: &mut C,
-    record: &M::Record,
-    expected_latest: Option<&M::Record>,
-    ctx: &HistoryContext<UserIdOf<M>>,
-) -> Result<M, HistoryError>
-where
-    M: HistoricalRecords + crate::__private::RowValues<C::Backend>,
-    C: LoadConnection,
-    C::Backend: ReadBackend<M>,
-{
-    let spec = &M::HISTORY_TABLE;
-    let now = Utc::now();
-    atomic(conn, |conn| {
-        let id = record.object_id();
-        let live =
-            <C::Backend as ReadBackend<M>>::live_rows(conn, std::slice::from_ref(&id), true)?.pop();
-        if let Some(expected) = expected_latest {
-            let latest = <C::Backend as ReadBackend<M>>::one_record(conn, &id, None, None, true)?;
-            if latest.as_ref().map(HistoryRecord::history_id) != Some(expected.history_id()) {
-                return Err(HistoryError::Conflict {
-                    model: spec.model,
-                    detail: "the object changed since the given record".to_owned(),
-                });
-            }
-        }
-        let model = record.to_model(live.as_ref());
-        let rows = std::slice::from_ref(&model);
-        if live.is_some() {
-            <C::Backend as WriteBackend<M>>::bulk_update(conn, rows, ctx, 0, now)?;
-        } else {
-            <C::Backend as WriteBackend<M>>::insert_whole(conn, rows, ctx, now)?;
-        }
-        Ok(model)
-    })
 }
 
 /// Walks from a record to its neighbours and compares records, for every
@@ -713,11 +425,14 @@ where
     C::Backend: ReadBackend<R::Model>,
 {
     let at = (record.history_date(), record.history_id());
-    Ok(<C::Backend as ReadBackend<R::Model>>::one_record(
-        conn,
-        &record.object_id(),
+    let id = record.object_id();
+    let exec = &mut Blocking(conn);
+    let read = <C::Backend as ModelStatements<R::Model>>::one_record(
+        exec,
+        &id,
         None,
         Some(at),
         newest_first,
-    )?)
+    );
+    Ok(block(read)?)
 }

@@ -1,13 +1,6 @@
-//! The queries of the read path, as Diesel query nodes.
-//!
-//! Two kinds: filter and order expressions that users compose with Diesel's
-//! own query builder (`ObjectIs`, `NewestFirst`, `StateAt`), and whole
-//! statements the helpers send themselves (`OneRecord`, `SetReason`). Names
-//! come from the model's [`HistoryTableSpec`], as on the write path.
-//!
-//! Every ordering of records is by (`history_date`, `history_id`): records
-//! that share a date are told apart by their id, so no question ever has two
-//! answers.
+//! The queries of the read path: filter and order expressions users compose
+//! with Diesel's own query builder (`ObjectIs`, `NewestFirst`, `StateAt`),
+//! and the one-record statement the helpers send themselves.
 
 use std::marker::PhantomData;
 
@@ -15,25 +8,16 @@ use diesel::backend::Backend;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{Bool, HasSqlType, Nullable, Text};
+use diesel::sql_types::{Bool, HasSqlType};
 use diesel::{QueryResult, RunQueryDsl};
 use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
-use crate::write::sql::push_table;
-use crate::{columns, Dialect, HistoricalRecords, HistoryBackend, HistoryTableSpec, HistoryType};
+use super::order::push_order;
+use super::{push_column, push_table, Direction, Follows, Position};
+use crate::{columns, Dialect, HistoricalRecords, HistoryBackend, HistoryType};
 
 /// The SQL type of a model's primary key.
-type KeySqlType<M> = crate::write::KeySqlType<M>;
-
-pub(crate) fn column<DB: Backend>(
-    out: &mut AstPass<'_, '_, DB>,
-    table: &str,
-    name: &str,
-) -> QueryResult<()> {
-    out.push_identifier(table)?;
-    out.push_sql(".");
-    out.push_identifier(name)
-}
+type KeySqlType<M> = crate::KeySqlType<M>;
 
 /// Implements what a Diesel expression over any table needs: the nodes name
 /// their own (history) table, and hold no aggregate.
@@ -79,7 +63,7 @@ where
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         let spec = &M::HISTORY_TABLE;
-        column(&mut out, spec.history_table, spec.primary_key[0])?;
+        push_column(&mut out, spec.history_table, spec.primary_key[0])?;
         out.push_sql(" = ");
         out.push_bind_param::<KeySqlType<M>, M::Id>(&self.id)
     }
@@ -154,6 +138,9 @@ impl<M> StateAt<M> {
     }
 }
 
+/// The alias of the history table inside `NOT EXISTS`.
+const LATER: &str = "history_later";
+
 impl<M, DB> QueryFragment<DB> for StateAt<M>
 where
     M: HistoricalRecords,
@@ -169,12 +156,12 @@ where
             out.push_sql("1 = 0");
             return Ok(());
         };
-        column(&mut out, table, columns::HISTORY_DATE)?;
+        push_column(&mut out, table, columns::HISTORY_DATE)?;
         out.push_sql(" <= ");
         out.push_bind_param::<HistoryDate, UtcTimestamp>(at)?;
         if self.alive_only {
             out.push_sql(" AND ");
-            column(&mut out, table, columns::HISTORY_TYPE)?;
+            push_column(&mut out, table, columns::HISTORY_TYPE)?;
             out.push_sql(" <> '");
             out.push_sql(HistoryType::Deleted.as_str());
             out.push_sql("'");
@@ -184,23 +171,20 @@ where
         out.push_sql(" AS ");
         out.push_identifier(LATER)?;
         out.push_sql(" WHERE ");
-        for key in spec.primary_key {
-            column(&mut out, LATER, key)?;
-            out.push_sql(" = ");
-            column(&mut out, table, key)?;
-            out.push_sql(" AND ");
-        }
-        column(&mut out, LATER, columns::HISTORY_DATE)?;
+        super::record::push_same_object(&mut out, spec, LATER, table)?;
+        out.push_sql(" AND ");
+        push_column(&mut out, LATER, columns::HISTORY_DATE)?;
         out.push_sql(" <= ");
         out.push_bind_param::<HistoryDate, UtcTimestamp>(at)?;
         out.push_sql(" AND ");
-        push_follows(&mut out, LATER, table, Direction::OldestFirst)?;
+        Follows::rows(LATER, table, Direction::OldestFirst).push(&mut out)?;
         out.push_sql(")");
         Ok(())
     }
 }
 
 history_expression!(ObjectIs, StateAt, NewestFirst);
+
 impl<M: HistoricalRecords + 'static> QueryId for ObjectIs<M> {
     type QueryId = ModelQueryId<M, ObjectIsId>;
     const HAS_STATIC_QUERY_ID: bool = true;
@@ -218,64 +202,9 @@ impl<M> QueryId for StateAt<M> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-/// The alias of the history table inside `NOT EXISTS`.
-const LATER: &str = "history_later";
-
-/// Which way records are walked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Direction {
-    NewestFirst,
-    OldestFirst,
-}
-
-fn push_order<DB: Backend>(
-    out: &mut AstPass<'_, '_, DB>,
-    table: &str,
-    direction: Direction,
-) -> QueryResult<()> {
-    let way = match direction {
-        Direction::NewestFirst => " DESC",
-        Direction::OldestFirst => " ASC",
-    };
-    column(out, table, columns::HISTORY_DATE)?;
-    out.push_sql(way);
-    out.push_sql(", ");
-    column(out, table, columns::HISTORY_ID)?;
-    out.push_sql(way);
-    Ok(())
-}
-
-/// `(a.date > b.date OR (a.date = b.date AND a.id > b.id))`: record `a`
-/// comes after `b` (`OldestFirst`), or before it (`NewestFirst`).
-pub(crate) fn push_follows<DB: Backend>(
-    out: &mut AstPass<'_, '_, DB>,
-    a: &str,
-    b: &str,
-    direction: Direction,
-) -> QueryResult<()> {
-    let cmp = match direction {
-        Direction::OldestFirst => " > ",
-        Direction::NewestFirst => " < ",
-    };
-    out.push_sql("(");
-    column(out, a, columns::HISTORY_DATE)?;
-    out.push_sql(cmp);
-    column(out, b, columns::HISTORY_DATE)?;
-    out.push_sql(" OR (");
-    column(out, a, columns::HISTORY_DATE)?;
-    out.push_sql(" = ");
-    column(out, b, columns::HISTORY_DATE)?;
-    out.push_sql(" AND ");
-    column(out, a, columns::HISTORY_ID)?;
-    out.push_sql(cmp);
-    column(out, b, columns::HISTORY_ID)?;
-    out.push_sql("))");
-    Ok(())
-}
-
 /// Where a record sits among its object's records: after (or before) the
 /// record with this date and id.
-pub(crate) struct Neighbour<'q, HId> {
+pub struct Neighbour<'q, HId> {
     pub(crate) date: UtcTimestamp,
     pub(crate) history_id: &'q HId,
 }
@@ -287,7 +216,7 @@ pub(crate) struct Neighbour<'q, HId> {
 /// `SHAPE` names which clauses are present (bit 0: `at_most`, bit 1:
 /// `neighbour`, bit 2: newest first), so each shape is its own type and
 /// Diesel caches its statement by type.
-pub(crate) struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: u8> {
+pub struct OneRecord<'q, M: HistoricalRecords, HId, HST, S, const SHAPE: u8> {
     pub(crate) id: &'q M::Id,
     pub(crate) at_most: Option<UtcTimestamp>,
     pub(crate) neighbour: Option<Neighbour<'q, HId>>,
@@ -313,34 +242,28 @@ where
         out.push_sql(" FROM ");
         push_table(&mut out, spec.history());
         out.push_sql(" WHERE ");
-        column(&mut out, table, spec.primary_key[0])?;
+        push_column(&mut out, table, spec.primary_key[0])?;
         out.push_sql(" = ");
         out.push_bind_param::<KeySqlType<M>, M::Id>(self.id)?;
         if let Some(at) = &self.at_most {
             out.push_sql(" AND ");
-            column(&mut out, table, columns::HISTORY_DATE)?;
+            push_column(&mut out, table, columns::HISTORY_DATE)?;
             out.push_sql(" <= ");
             out.push_bind_param::<HistoryDate, UtcTimestamp>(at)?;
         }
         if let Some(neighbour) = &self.neighbour {
-            // date < ? OR (date = ? AND id < ?), newest first (`>` oldest first).
-            let cmp = match self.direction {
-                Direction::NewestFirst => " < ",
-                Direction::OldestFirst => " > ",
-            };
-            out.push_sql(" AND (");
-            column(&mut out, table, columns::HISTORY_DATE)?;
-            out.push_sql(cmp);
-            out.push_bind_param::<HistoryDate, UtcTimestamp>(&neighbour.date)?;
-            out.push_sql(" OR (");
-            column(&mut out, table, columns::HISTORY_DATE)?;
-            out.push_sql(" = ");
-            out.push_bind_param::<HistoryDate, UtcTimestamp>(&neighbour.date)?;
+            // The records after the neighbour, walking this way.
             out.push_sql(" AND ");
-            column(&mut out, table, columns::HISTORY_ID)?;
-            out.push_sql(cmp);
-            out.push_bind_param::<HST, HId>(neighbour.history_id)?;
-            out.push_sql("))");
+            Follows {
+                a: Position::Row(table),
+                b: Position::Bound {
+                    date: &neighbour.date,
+                    history_id: neighbour.history_id,
+                    sql_type: PhantomData::<HST>,
+                },
+                direction: self.direction,
+            }
+            .push(&mut out)?;
         }
         out.push_sql(" ORDER BY ");
         push_order(&mut out, table, self.direction)?;
@@ -366,38 +289,3 @@ impl<M: HistoricalRecords, HId, HST, S, Conn, const SHAPE: u8> RunQueryDsl<Conn>
     for OneRecord<'_, M, HId, HST, S, SHAPE>
 {
 }
-
-/// `UPDATE history SET history_change_reason = ? WHERE history_id = ?`.
-pub(crate) struct SetReason<'q, HId, HST> {
-    pub(crate) spec: &'static HistoryTableSpec,
-    pub(crate) reason: Option<String>,
-    pub(crate) history_id: &'q HId,
-    pub(crate) history_id_type: PhantomData<HST>,
-}
-
-impl<HId, HST, DB> QueryFragment<DB> for SetReason<'_, HId, HST>
-where
-    DB: HistoryBackend + HasSqlType<HST> + HasSqlType<Text>,
-    HId: ToSql<HST, DB>,
-    Option<String>: ToSql<Nullable<Text>, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("UPDATE ");
-        push_table(&mut out, self.spec.history());
-        out.push_sql(" SET ");
-        out.push_identifier(columns::HISTORY_CHANGE_REASON)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Nullable<Text>, Option<String>>(&self.reason)?;
-        out.push_sql(" WHERE ");
-        out.push_identifier(columns::HISTORY_ID)?;
-        out.push_sql(" = ");
-        out.push_bind_param::<HST, HId>(self.history_id)
-    }
-}
-
-impl<HId, HST> QueryId for SetReason<'_, HId, HST> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<HId, HST, Conn> RunQueryDsl<Conn> for SetReason<'_, HId, HST> {}

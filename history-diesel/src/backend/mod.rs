@@ -1,0 +1,295 @@
+//! Backends: what each database is told, in which order.
+//!
+//! Three layers, one rule each:
+//! - *words* — a backend's spelling of one phrase is a method of
+//!   [`Dialect`] (history-core);
+//! - *grammar* — every statement is a node of `crate::query`, which reads
+//!   the dialect for words and never chooses what to send;
+//! - *sequences* — which statements a write sends, in which order and
+//!   transaction, is one file per backend here (`sqlite.rs`, `postgres.rs`,
+//!   `mysql.rs`), each an impl of [`WriteBackend`]. No other file branches on
+//!   the backend; a sequence two backends share is one generic function in
+//!   `shared.rs` that both call.
+//!
+//! A sequence is an `async fn` over an executor (see `crate::exec`), so a
+//! synchronous and an asynchronous connection run the same statements.
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod shared;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod statements;
+
+use chrono::{DateTime, Utc};
+use diesel::query_builder::{QueryBuilder, QueryFragment};
+use diesel::QueryResult;
+
+pub use self::statements::{ModelStatements, KEY_CHUNK};
+use crate::context::{HistoryContext, RowContexts};
+use crate::error::HistoryError;
+use crate::exec::Executor;
+use crate::{Dialect, HistoricalRecords, UserIdOf};
+
+/// The SQL dialect of a Diesel backend, so code generic over the backend can
+/// pick the matching migration: `Order::history_migration(DB::DIALECT)`.
+///
+/// ```
+/// use history_diesel::{Dialect, HistoryBackend};
+///
+/// assert_eq!(<diesel::sqlite::Sqlite as HistoryBackend>::DIALECT, Dialect::Sqlite);
+/// ```
+#[allow(async_fn_in_trait)] // its async item is hidden, implemented inside the crate
+pub trait HistoryBackend: diesel::backend::Backend + 'static {
+    /// The dialect of this backend.
+    const DIALECT: Dialect;
+
+    /// How many bind parameters `fragment` sends.
+    #[doc(hidden)]
+    fn bind_count<T: QueryFragment<Self>>(fragment: &T) -> QueryResult<usize>;
+
+    /// The most bind parameters one statement on this connection may carry.
+    #[doc(hidden)]
+    async fn bind_limit<E: Executor<Backend = Self>>(exec: &mut E) -> QueryResult<usize> {
+        let _ = exec;
+        Ok(Self::DIALECT.max_binds())
+    }
+}
+
+/// The binds of `fragment`, counted in its SQL as this backend writes it.
+#[allow(dead_code)] // unused without a backend feature
+fn rendered_bind_count<DB, T>(fragment: &T) -> QueryResult<usize>
+where
+    DB: HistoryBackend + Default,
+    DB::QueryBuilder: Default,
+    T: QueryFragment<DB>,
+{
+    let mut sql = DB::QueryBuilder::default();
+    fragment.to_sql(&mut sql, &DB::default())?;
+    Ok(DB::DIALECT.count_binds(&sql.finish()))
+}
+
+/// A Diesel backend that history of model `M` can be written to: its
+/// sequence of statements for each write.
+///
+/// Implemented for SQLite, PostgreSQL and MySQL (with the matching feature)
+/// for every model whose types they support, so the user-facing methods of
+/// [`WriteWithHistory`](crate::WriteWithHistory) need one bound. Its items
+/// are not public API.
+#[allow(async_fn_in_trait)] // implemented inside the crate only
+pub trait WriteBackend<M: HistoricalRecords>: ModelStatements<M> {
+    /// Runs batches of insert statements (each with its row count) in one
+    /// transaction and records a `+` for every row: by default each
+    /// statement read back as [`insert_returning`](Self::insert_returning)
+    /// does, then one history statement per batch.
+    #[doc(hidden)]
+    async fn create<E, V, R>(
+        exec: &mut E,
+        batches: Vec<Vec<(V, usize)>>,
+        contexts: &R,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<M>, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        V: QueryFragment<Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized,
+    {
+        let total = batches.iter().flatten().map(|(_, count)| count).sum();
+        let metas = shared::metas::<M, Self, R>(contexts, 0, total, now)?;
+        shared::create_then_record::<M, Self, E, V>(exec, batches, &metas).await
+    }
+
+    /// Inserts `rows`, `batch` rows per statement, and records a `+` for each.
+    #[doc(hidden)]
+    async fn bulk_create<'r, E, N, R>(
+        exec: &mut E,
+        rows: &'r [N],
+        batch: usize,
+        contexts: &R,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<M>, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        N: InsertRows<'r, M, Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized,
+    {
+        let batches = rows.chunks(batch).map(N::statements).collect();
+        Self::create(exec, batches, contexts, now).await
+    }
+
+    /// Inserts one statement's `count` rows and reads them back as stored:
+    /// by default with the insert's own `RETURNING`.
+    #[doc(hidden)]
+    async fn insert_returning<E, V>(
+        exec: &mut E,
+        values: V,
+        count: usize,
+    ) -> Result<Vec<M>, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        V: QueryFragment<Self>,
+    {
+        let _ = count;
+        shared::insert_returning::<M, Self, E, V>(exec, values).await
+    }
+
+    /// Updates the rows `filter` selects and records a `~` for each.
+    #[doc(hidden)]
+    async fn update<E, W, Ch>(
+        exec: &mut E,
+        filter: W,
+        changes: Ch,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        W: QueryFragment<Self>,
+        Ch: QueryFragment<Self>;
+
+    /// Updates one row by key and records a `~`.
+    #[doc(hidden)]
+    async fn update_key<E, Ch>(
+        exec: &mut E,
+        key: M::Id,
+        changes: Ch,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        Ch: QueryFragment<Self>,
+    {
+        let keys = [key];
+        Self::update(exec, Self::keys(&keys), changes, ctx).await
+    }
+
+    /// Records a `-` for each row `filter` selects and deletes them.
+    #[doc(hidden)]
+    async fn delete<E, W>(
+        exec: &mut E,
+        filter: W,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        W: QueryFragment<Self>;
+
+    /// Deletes one row by key, recording a `-`.
+    #[doc(hidden)]
+    async fn delete_key<E>(
+        exec: &mut E,
+        key: M::Id,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<usize, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+    {
+        let keys = [key];
+        Self::delete(exec, Self::keys(&keys), ctx).await
+    }
+
+    /// Writes whole rows that exist (one upsert per statement) and records a
+    /// `~` for each (rows `offset..` of the input, for their contexts);
+    /// [`HistoryError::NotFound`] if any is missing.
+    #[doc(hidden)]
+    async fn bulk_update<E, R>(
+        exec: &mut E,
+        rows: &[M],
+        contexts: &R,
+        offset: usize,
+        now: DateTime<Utc>,
+    ) -> Result<usize, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        M: crate::__private::RowValues<Self>,
+        R: RowContexts<UserIdOf<M>> + ?Sized,
+    {
+        let metas = shared::metas::<M, Self, R>(contexts, offset, rows.len(), now)?;
+        shared::bulk_update::<M, Self, E>(exec, rows, &metas).await
+    }
+
+    /// Inserts whole rows, keys included (an undelete), and records a `+`
+    /// for each.
+    #[doc(hidden)]
+    async fn insert_whole<E>(
+        exec: &mut E,
+        rows: &[M],
+        ctx: &HistoryContext<UserIdOf<M>>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        M: crate::__private::RowValues<Self>,
+    {
+        let metas = shared::metas::<M, Self, _>(ctx, 0, rows.len(), now)?;
+        shared::insert_whole::<M, Self, E>(exec, rows, &metas).await
+    }
+}
+
+/// A Diesel backend that history of model `M` can be read from.
+/// Implemented for SQLite, PostgreSQL and MySQL for every model whose types
+/// they support, so the methods of [`ReadHistory`](crate::ReadHistory) and
+/// [`RecordNavigation`](crate::RecordNavigation) need one bound.
+pub trait ReadBackend<M: HistoricalRecords>: ModelStatements<M> {}
+
+impl<M: HistoricalRecords, DB: ModelStatements<M>> ReadBackend<M> for DB {}
+
+/// Rows of a bulk insert of model `M`, and how a backend takes them: one
+/// multi-row `VALUES` statement per batch on PostgreSQL and MySQL.
+///
+/// SQLite has no `DEFAULT` in `VALUES`: a row that leaves a field to its
+/// default omits the column, as in Diesel itself. There a batch is one
+/// multi-row statement per run of consecutive rows that name the same
+/// columns, so rows that all give (or all leave out) the same fields take
+/// one statement, through any connection type.
+///
+/// Implemented for every `Insertable` struct; a bound on the row type rather
+/// than on a slice keeps type inference at call sites simple.
+pub trait InsertRows<'r, M: HistoricalRecords, DB: diesel::backend::Backend>: Sized {
+    /// The `VALUES` clause of one statement.
+    type Values: QueryFragment<DB>;
+    /// The statements inserting `rows`, each with its number of rows.
+    fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)>;
+}
+
+/// Diesel's own multi-row `VALUES` for a backend that has `DEFAULT`: one
+/// statement for the whole batch.
+#[allow(unused_macros)] // unused when only the sqlite feature is on
+macro_rules! multi_row_insert {
+    ($backend:ty) => {
+        impl<'r, N: 'r, M: $crate::HistoricalRecords> $crate::backend::InsertRows<'r, M, $backend>
+            for N
+        where
+            &'r [N]: diesel::Insertable<M::Table>,
+            <&'r [N] as diesel::Insertable<M::Table>>::Values:
+                diesel::query_builder::QueryFragment<$backend>,
+        {
+            type Values = <&'r [N] as diesel::Insertable<M::Table>>::Values;
+
+            fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)> {
+                vec![(diesel::Insertable::values(rows), rows.len())]
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use multi_row_insert;
+
+/// Bind parameters a statement of a bulk write carries besides its rows'
+/// values: the history date (twice when it is bound), user and reason, with
+/// room to spare.
+const OWN_BINDS: usize = 16;
+
+/// Rows per statement of a bulk write: `batch_size`, cut so that the rows'
+/// binds stay within what one statement on this connection may carry,
+/// instead of failing with the database's own error.
+pub(crate) async fn rows_per_statement<E: Executor>(
+    exec: &mut E,
+    batch_size: usize,
+    binds_per_row: usize,
+) -> Result<usize, HistoryError> {
+    let limit = <E::Backend as HistoryBackend>::bind_limit(exec).await?;
+    let fit = (limit.saturating_sub(OWN_BINDS) / binds_per_row.max(1)).max(1);
+    Ok(batch_size.clamp(1, fit))
+}
