@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use diesel::connection::{Connection, InstrumentationEvent, LoadConnection, SimpleConnection};
+use diesel::connection::{InstrumentationEvent, LoadConnection, SimpleConnection};
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryDsl, RunQueryDsl};
@@ -97,7 +97,7 @@ fn bulk_create_inside_deadpool_interact_batches() {
             .unwrap();
         let object = pool.get().await.unwrap();
         object
-            .interact(|conn| bulk_create_counting(conn))
+            .interact(bulk_create_counting)
             .await
             .unwrap()
     });
