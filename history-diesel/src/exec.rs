@@ -25,14 +25,13 @@ use diesel::result::{DatabaseErrorKind, Error};
 use diesel::{QueryResult, RunQueryDsl};
 
 use crate::error::HistoryError;
-use crate::HistoryBackend;
 
 /// Runs statements and transactions on one connection. Not public API: the
 /// crate's executors implement it.
 #[allow(async_fn_in_trait)] // implemented inside the crate only
 pub trait Executor {
     /// The connection's backend.
-    type Backend: HistoryBackend;
+    type Backend: diesel::backend::Backend;
 
     /// Runs `query` and returns its rows.
     async fn load<Q, U>(&mut self, query: Q) -> QueryResult<Vec<U>>
@@ -70,7 +69,7 @@ pub struct Blocking<'c, C>(pub(crate) &'c mut C);
 impl<C, DB> Executor for Blocking<'_, C>
 where
     C: LoadConnection<Backend = DB>,
-    DB: HistoryBackend,
+    DB: diesel::backend::Backend,
 {
     type Backend = DB;
 

@@ -65,9 +65,11 @@ extern crate self as history_diesel;
 
 mod backend;
 mod context;
+mod dialect;
 mod error;
 mod exec;
 mod migration;
+mod model;
 mod query;
 mod read;
 mod write;
@@ -78,8 +80,9 @@ pub mod __private;
 
 #[doc(hidden)]
 pub use backend::ModelStatements;
-pub use backend::{HistoryBackend, InsertRows, ReadBackend, WriteBackend, KEY_CHUNK};
+pub use backend::{InsertRows, ReadBackend, WriteBackend, KEY_CHUNK};
 pub use context::{HistoryContext, RowContexts};
+pub use dialect::HistoryBackend;
 pub use error::HistoryError;
 #[doc(hidden)]
 pub use exec::Executor;
@@ -90,11 +93,12 @@ pub use history_core::{
     RecordEvent, RecordHooks, SqlKind, TableName,
 };
 pub use migration::write_migration;
+pub use model::{HistoryIdOf, HistoryKeySqlType, KeySqlType, UserIdOf};
 pub use read::{
-    AllHistoryQuery, Diff, DiffOptions, FieldChange, HistoryIdOf, HistoryKeySqlType, HistoryQuery,
-    NewestFirst, ObjectIs, ReadHistory, RecordNavigation, StateAt, StateQuery,
+    AllHistoryQuery, Diff, DiffOptions, FieldChange, HistoryQuery, NewestFirst, ObjectIs,
+    ReadHistory, RecordNavigation, StateAt, StateQuery,
 };
-pub use write::{BulkOptions, KeySqlType, UserIdOf, WriteWithHistory};
+pub use write::{BulkOptions, WriteWithHistory};
 
 /// Bridges between history columns and their Rust types (`history_date`, a UUID `history_id`).
 pub mod sql_types {

@@ -96,10 +96,7 @@ fn bulk_create_inside_deadpool_interact_batches() {
             .build()
             .unwrap();
         let object = pool.get().await.unwrap();
-        object
-            .interact(bulk_create_counting)
-            .await
-            .unwrap()
+        object.interact(bulk_create_counting).await.unwrap()
     });
     assert_batched(outcome);
 }

@@ -24,52 +24,13 @@ mod sqlite;
 mod statements;
 
 use chrono::{DateTime, Utc};
-use diesel::query_builder::{QueryBuilder, QueryFragment};
-use diesel::QueryResult;
+use diesel::query_builder::QueryFragment;
 
 pub use self::statements::{ModelStatements, KEY_CHUNK};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::Executor;
-use crate::{Dialect, HistoricalRecords, UserIdOf};
-
-/// The SQL dialect of a Diesel backend, so code generic over the backend can
-/// pick the matching migration: `Order::history_migration(DB::DIALECT)`.
-///
-/// ```
-/// use history_diesel::{Dialect, HistoryBackend};
-///
-/// assert_eq!(<diesel::sqlite::Sqlite as HistoryBackend>::DIALECT, Dialect::Sqlite);
-/// ```
-#[allow(async_fn_in_trait)] // its async item is hidden, implemented inside the crate
-pub trait HistoryBackend: diesel::backend::Backend + 'static {
-    /// The dialect of this backend.
-    const DIALECT: Dialect;
-
-    /// How many bind parameters `fragment` sends.
-    #[doc(hidden)]
-    fn bind_count<T: QueryFragment<Self>>(fragment: &T) -> QueryResult<usize>;
-
-    /// The most bind parameters one statement on this connection may carry.
-    #[doc(hidden)]
-    async fn bind_limit<E: Executor<Backend = Self>>(exec: &mut E) -> QueryResult<usize> {
-        let _ = exec;
-        Ok(Self::DIALECT.max_binds())
-    }
-}
-
-/// The binds of `fragment`, counted in its SQL as this backend writes it.
-#[allow(dead_code)] // unused without a backend feature
-fn rendered_bind_count<DB, T>(fragment: &T) -> QueryResult<usize>
-where
-    DB: HistoryBackend + Default,
-    DB::QueryBuilder: Default,
-    T: QueryFragment<DB>,
-{
-    let mut sql = DB::QueryBuilder::default();
-    fragment.to_sql(&mut sql, &DB::default())?;
-    Ok(DB::DIALECT.count_binds(&sql.finish()))
-}
+use crate::{HistoricalRecords, HistoryBackend, UserIdOf};
 
 /// A Diesel backend that history of model `M` can be written to: its
 /// sequence of statements for each write.
@@ -284,11 +245,15 @@ const OWN_BINDS: usize = 16;
 /// Rows per statement of a bulk write: `batch_size`, cut so that the rows'
 /// binds stay within what one statement on this connection may carry,
 /// instead of failing with the database's own error.
-pub(crate) async fn rows_per_statement<E: Executor>(
+pub(crate) async fn rows_per_statement<E>(
     exec: &mut E,
     batch_size: usize,
     binds_per_row: usize,
-) -> Result<usize, HistoryError> {
+) -> Result<usize, HistoryError>
+where
+    E: Executor,
+    E::Backend: HistoryBackend,
+{
     let limit = <E::Backend as HistoryBackend>::bind_limit(exec).await?;
     let fit = (limit.saturating_sub(OWN_BINDS) / binds_per_row.max(1)).max(1);
     Ok(batch_size.clamp(1, fit))

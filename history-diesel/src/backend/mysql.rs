@@ -24,18 +24,19 @@ use diesel::{QueryResult, SelectableHelper};
 
 use super::shared;
 use super::statements::SelectionSqlType;
-use super::{HistoryBackend, InsertRows, ModelStatements, WriteBackend, KEY_CHUNK};
+use super::{InsertRows, ModelStatements, WriteBackend, KEY_CHUNK};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{atomic, Executor};
 use crate::query::{Fixed, InsertedKeys, InsertedRows, RawKey, Rows};
+use crate::HistoryBackend;
 use crate::{Dialect, HistoricalRecords, HistoryTableSpec, HistoryType, KeySqlType, UserIdOf};
 
 impl HistoryBackend for Mysql {
     const DIALECT: Dialect = Dialect::Mysql;
 
     fn bind_count<T: QueryFragment<Self>>(fragment: &T) -> QueryResult<usize> {
-        super::rendered_bind_count(fragment)
+        crate::dialect::rendered_bind_count(fragment)
     }
 }
 

@@ -13,17 +13,18 @@ use diesel::QueryResult;
 
 use super::shared;
 use super::statements::{delete_node, update_node};
-use super::{HistoryBackend, ModelStatements, WriteBackend};
+use super::{ModelStatements, WriteBackend};
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{single_statement, Executor};
+use crate::HistoryBackend;
 use crate::{Dialect, HistoricalRecords, HistoryType, RecordHooks, UserIdOf};
 
 impl HistoryBackend for Pg {
     const DIALECT: Dialect = Dialect::Postgres;
 
     fn bind_count<T: QueryFragment<Self>>(fragment: &T) -> QueryResult<usize> {
-        super::rendered_bind_count(fragment)
+        crate::dialect::rendered_bind_count(fragment)
     }
 }
 

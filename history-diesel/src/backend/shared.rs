@@ -136,6 +136,7 @@ where
 /// Updates the rows `filter` selects, learning their keys from the update's
 /// `RETURNING` (which locks exactly the rows it changed until commit), and
 /// records a `~` for each.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) async fn update_returning<M, DB, E, W, Ch>(
     exec: &mut E,
     filter: W,

@@ -12,18 +12,19 @@ use diesel::sqlite::Sqlite;
 use diesel::{Insertable, QueryResult};
 
 use super::shared;
-use super::{HistoryBackend, InsertRows, ModelStatements, WriteBackend};
+use super::{InsertRows, ModelStatements, WriteBackend};
 use crate::context::HistoryContext;
 use crate::error::HistoryError;
 use crate::exec::{atomic, Executor};
 use crate::query::{ColumnNames, Fixed, Rows, SqliteRows};
+use crate::HistoryBackend;
 use crate::{Dialect, HistoricalRecords, HistoryType, RecordHooks, UserIdOf};
 
 impl HistoryBackend for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
 
     fn bind_count<T: QueryFragment<Self>>(fragment: &T) -> QueryResult<usize> {
-        super::rendered_bind_count(fragment)
+        crate::dialect::rendered_bind_count(fragment)
     }
 
     /// A build of SQLite may set its own `SQLITE_MAX_VARIABLE_NUMBER`; it is

@@ -10,22 +10,13 @@ use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
 use diesel::connection::LoadConnection;
-use diesel::expression::Expression;
 use diesel::query_dsl::methods::{FilterDsl, OrderDsl};
-use diesel::Table;
 
 pub use self::diff::{Diff, DiffOptions, FieldChange};
 use crate::backend::{ModelStatements, ReadBackend};
 use crate::exec::{block, Blocking};
 pub use crate::query::{NewestFirst, ObjectIs, StateAt};
 use crate::{HistoricalRecords, HistoryError, HistoryRecord, HistoryType};
-
-/// The SQL type of a history table's own key, `history_id`.
-pub type HistoryKeySqlType<M> =
-    <<<M as HistoricalRecords>::HistoryTable as Table>::PrimaryKey as Expression>::SqlType;
-
-/// The Rust type of a model's `history_id`.
-pub type HistoryIdOf<M> = <<M as HistoricalRecords>::Record as HistoryRecord>::Id;
 
 /// [`ReadHistory::history`]: one object's records, newest first.
 pub type HistoryQuery<M> = diesel::dsl::Order<

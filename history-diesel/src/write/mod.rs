@@ -11,20 +11,13 @@ use diesel::connection::LoadConnection;
 use diesel::expression::{AppearsOnTable, Expression};
 use diesel::query_builder::{AsChangeset, QueryFragment};
 use diesel::sql_types::BoolOrNullableBool;
-use diesel::{Insertable, Table};
+use diesel::Insertable;
 
 use crate::backend::{rows_per_statement, InsertRows, WriteBackend};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{atomic, block, Blocking};
-use crate::{HistoricalRecords, HistoryBackend, HistoryRecord};
-
-/// The Rust type of a model's `history_user_id`.
-pub type UserIdOf<M> = <<M as HistoricalRecords>::Record as HistoryRecord>::UserId;
-
-/// The SQL type of a model's primary key.
-pub type KeySqlType<M> =
-    <<<M as HistoricalRecords>::Table as Table>::PrimaryKey as Expression>::SqlType;
+use crate::{HistoricalRecords, HistoryBackend, UserIdOf};
 
 /// Options of the bulk writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
