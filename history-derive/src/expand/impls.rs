@@ -20,16 +20,6 @@ pub fn trait_impls(model: &Model) -> TokenStream {
         ..
     } = model;
 
-    let columns_of = |names: &mut dyn Iterator<Item = &Ident>| -> Vec<TokenStream> {
-        names.map(|name| quote!(#history_table::#name)).collect()
-    };
-    let tracked = columns_of(&mut model.fields.iter().map(|field| &field.column));
-    let key = columns_of(&mut model.primary_key.iter());
-    let primary_key = match key.as_slice() {
-        [single] => single.clone(),
-        keys => quote!((#(#keys,)*)),
-    };
-
     let key_fields: Vec<&crate::model::Field> = model
         .primary_key
         .iter()
@@ -121,21 +111,11 @@ pub fn trait_impls(model: &Model) -> TokenStream {
                 type Record = #history_struct;
                 type Table = #table_path::table;
                 type HistoryTable = #history_table::table;
-                type HistoryPrimaryKey = #primary_key;
-                type TrackedColumns = (#(#tracked,)*);
                 type Id = #id_type;
                 type UserIdSqlType = #user_id_sql;
                 type Hooks = #hooks;
 
                 const HISTORY_TABLE: #private::HistoryTableSpec = #spec;
-
-                fn history_primary_key() -> Self::HistoryPrimaryKey {
-                    #primary_key
-                }
-
-                fn tracked_columns() -> Self::TrackedColumns {
-                    (#(#tracked,)*)
-                }
 
                 fn history_key(&self) -> Self::Id {
                     #key_value

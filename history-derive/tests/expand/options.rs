@@ -79,13 +79,6 @@ const _: () = {
         type Record = LineItemVersion;
         type Table = crate::schema::line_items::table;
         type HistoryTable = line_item_versions::table;
-        type HistoryPrimaryKey = line_item_versions::order_id;
-        type TrackedColumns = (
-            line_item_versions::order_id,
-            line_item_versions::position,
-            line_item_versions::stock_code,
-            line_item_versions::payload,
-        );
         type Id = i32;
         type UserIdSqlType = ::diesel::sql_types::Text;
         type Hooks = ();
@@ -137,17 +130,6 @@ const _: () = {
             ],
             skip_unchanged: false,
         };
-        fn history_primary_key() -> Self::HistoryPrimaryKey {
-            line_item_versions::order_id
-        }
-        fn tracked_columns() -> Self::TrackedColumns {
-            (
-                line_item_versions::order_id,
-                line_item_versions::position,
-                line_item_versions::stock_code,
-                line_item_versions::payload,
-            )
-        }
         fn history_key(&self) -> Self::Id {
             ::core::clone::Clone::clone(&self.order_id)
         }
