@@ -258,6 +258,20 @@ const _: () = {
             __DB,
         >,
     {
+        fn push_row_names(
+            __out: &mut ::diesel::query_builder::AstPass<'_, '_, __DB>,
+        ) -> ::diesel::QueryResult<()> {
+            __out.push_identifier(<orders::id as ::diesel::Column>::NAME)?;
+            __out.push_sql(", ");
+            __out.push_identifier(<orders::status as ::diesel::Column>::NAME)?;
+            __out.push_sql(", ");
+            __out.push_identifier(<orders::total as ::diesel::Column>::NAME)?;
+            __out.push_sql(", ");
+            __out.push_identifier(<orders::internal_notes as ::diesel::Column>::NAME)?;
+            __out.push_sql(", ");
+            __out.push_identifier(<orders::note as ::diesel::Column>::NAME)?;
+            ::core::result::Result::Ok(())
+        }
         fn push_row_values<'__b>(
             &'__b self,
             __out: &mut ::diesel::query_builder::AstPass<'_, '__b, __DB>,

@@ -259,6 +259,35 @@ const _: () = {
             __DB,
         >,
     {
+        fn push_row_names(
+            __out: &mut ::diesel::query_builder::AstPass<'_, '_, __DB>,
+        ) -> ::diesel::QueryResult<()> {
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::order_id as ::diesel::Column>::NAME,
+                )?;
+            __out.push_sql(", ");
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::position as ::diesel::Column>::NAME,
+                )?;
+            __out.push_sql(", ");
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::stock_code as ::diesel::Column>::NAME,
+                )?;
+            __out.push_sql(", ");
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::payload as ::diesel::Column>::NAME,
+                )?;
+            __out.push_sql(", ");
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::untracked as ::diesel::Column>::NAME,
+                )?;
+            ::core::result::Result::Ok(())
+        }
         fn push_row_values<'__b>(
             &'__b self,
             __out: &mut ::diesel::query_builder::AstPass<'_, '__b, __DB>,
