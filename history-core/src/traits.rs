@@ -22,11 +22,6 @@ pub trait HistoricalRecords: Sized {
     type Table: diesel::Table + Default;
     /// The history table (`historical_orders::table`).
     type HistoryTable: diesel::Table + Default;
-    /// The history table's columns that mirror the model's primary key: one
-    /// column, or a tuple for a composite key.
-    type HistoryPrimaryKey;
-    /// The history table's tracked columns as a tuple, in field order.
-    type TrackedColumns;
     /// The model's primary-key value, owned (`i32`, `String`, a tuple for a
     /// composite key).
     type Id: Clone;
@@ -37,12 +32,6 @@ pub trait HistoricalRecords: Sized {
 
     /// The description of the history table.
     const HISTORY_TABLE: HistoryTableSpec;
-
-    /// The history table's primary-key columns, as a value for queries.
-    fn history_primary_key() -> Self::HistoryPrimaryKey;
-
-    /// The history table's tracked columns, as a value for `select`.
-    fn tracked_columns() -> Self::TrackedColumns;
 
     /// This row's primary-key value.
     fn history_key(&self) -> Self::Id;

@@ -516,6 +516,14 @@ fn field_types(cx: &Ctxt, ty: &Type, options: &FieldAttrs) -> (SqlType, ColumnTy
                     format!("this type needs the `{feature}` feature of history-diesel"),
                     format!("enable it: `history-diesel = {{ version = \"...\", features = [\"{feature}\"] }}`"),
                 ),
+                Unmapped::Lookalike(paths) => cx.error_with_help(
+                    base,
+                    "cannot map this type to a Diesel SQL type: its last segment names a type the derive knows, but not its path",
+                    format!(
+                        "if it is that type, write it as the derive knows it ({}); otherwise name the column's SQL type, as in its `table!`: `#[history(sql_type = diesel::sql_types::Text)]`",
+                        known_spellings(paths)
+                    ),
+                ),
                 Unmapped::Unknown => cx.error_with_help(
                     base,
                     "cannot map this type to a Diesel SQL type",
@@ -529,6 +537,17 @@ fn field_types(cx: &Ctxt, ty: &Type, options: &FieldAttrs) -> (SqlType, ColumnTy
             )
         }
     }
+}
+
+/// `String`, `std::string::String`, `alloc::string::String`: the bare name
+/// first, as most users write it.
+fn known_spellings(paths: &[&str]) -> String {
+    let bare = paths[0].rsplit("::").next().unwrap_or(paths[0]);
+    std::iter::once(bare)
+        .chain(paths.iter().copied().filter(|path| *path != bare))
+        .map(|path| format!("`{path}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Field {

@@ -91,3 +91,44 @@ fn expands_errors_to_compile_errors_only() {
         },
     );
 }
+
+/// The `n`th name `push_row_names` pushes is the column of the `n`th field
+/// `push_row_values` binds, a renamed field included: the runtime writes
+/// `(names) VALUES (values)` from the two.
+#[test]
+fn row_names_and_row_values_come_in_one_order() {
+    let output = derive_historical_records_inner(quote! {
+        #[derive(HistoricalRecords)]
+        #[diesel(table_name = items)]
+        pub struct Item {
+            pub id: i32,
+            #[diesel(column_name = stock_code)]
+            pub sku: String,
+            pub price: f64,
+        }
+    });
+    let text = output.to_string();
+    let body = |name: &str| {
+        let start = text
+            .find(name)
+            .unwrap_or_else(|| panic!("no `{name}` in {text}"));
+        let rest = &text[start..];
+        &rest[..rest.find(":: core :: result :: Result :: Ok").unwrap()]
+    };
+    // Every `before ident` in a body, in order.
+    let idents_after = |body: &str, before: &str| -> Vec<String> {
+        body.split(before)
+            .skip(1)
+            .map(|rest| {
+                let end = rest
+                    .trim_start()
+                    .find(|c: char| !c.is_alphanumeric() && c != '_');
+                rest.trim_start()[..end.unwrap()].to_owned()
+            })
+            .collect()
+    };
+    let names = idents_after(body("fn push_row_names"), "< items ::");
+    let binds = idents_after(body("fn push_row_values"), "& self .");
+    assert_eq!(names, ["id", "stock_code", "price"]);
+    assert_eq!(binds, ["id", "sku", "price"]);
+}

@@ -20,16 +20,6 @@ pub fn trait_impls(model: &Model) -> TokenStream {
         ..
     } = model;
 
-    let columns_of = |names: &mut dyn Iterator<Item = &Ident>| -> Vec<TokenStream> {
-        names.map(|name| quote!(#history_table::#name)).collect()
-    };
-    let tracked = columns_of(&mut model.fields.iter().map(|field| &field.column));
-    let key = columns_of(&mut model.primary_key.iter());
-    let primary_key = match key.as_slice() {
-        [single] => single.clone(),
-        keys => quote!((#(#keys,)*)),
-    };
-
     let key_fields: Vec<&crate::model::Field> = model
         .primary_key
         .iter()
@@ -121,21 +111,11 @@ pub fn trait_impls(model: &Model) -> TokenStream {
                 type Record = #history_struct;
                 type Table = #table_path::table;
                 type HistoryTable = #history_table::table;
-                type HistoryPrimaryKey = #primary_key;
-                type TrackedColumns = (#(#tracked,)*);
                 type Id = #id_type;
                 type UserIdSqlType = #user_id_sql;
                 type Hooks = #hooks;
 
                 const HISTORY_TABLE: #private::HistoryTableSpec = #spec;
-
-                fn history_primary_key() -> Self::HistoryPrimaryKey {
-                    #primary_key
-                }
-
-                fn tracked_columns() -> Self::TrackedColumns {
-                    (#(#tracked,)*)
-                }
 
                 fn history_key(&self) -> Self::Id {
                     #key_value
@@ -320,31 +300,36 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// `RowValues`: binds every model field with its source column's SQL type,
-/// so a bulk update writes many rows in one statement on every backend.
+/// `RowValues`: every model field's column name and its bind, with the
+/// source column's SQL type, so a whole-row write (a bulk update's multi-row
+/// upsert, a restore's insert) sends many rows in one statement on every
+/// backend. Names and binds come out of one loop over the fields, so their
+/// orders cannot drift apart.
 fn row_values(model: &Model) -> TokenStream {
     let private = private();
     let Model {
         ident, table_path, ..
     } = model;
-    let sql_type = |column: &Ident| quote!(<#table_path::#column as ::diesel::Expression>::SqlType);
-    let bounds = model.model_fields.iter().map(|field| {
-        let ty = &field.ty;
-        let sql = sql_type(&field.column);
-        quote! {
+    let mut bounds = Vec::new();
+    let mut names = Vec::new();
+    let mut binds = Vec::new();
+    for (i, field) in model.model_fields.iter().enumerate() {
+        let (name, ty, column) = (&field.ident, &field.ty, &field.column);
+        let sql = quote!(<#table_path::#column as ::diesel::Expression>::SqlType);
+        bounds.push(quote! {
             __DB: ::diesel::sql_types::HasSqlType<#sql>,
             #ty: ::diesel::serialize::ToSql<#sql, __DB>,
-        }
-    });
-    let binds = model.model_fields.iter().enumerate().map(|(i, field)| {
-        let (name, ty) = (&field.ident, &field.ty);
-        let sql = sql_type(&field.column);
+        });
         let comma = (i > 0).then(|| quote!(__out.push_sql(", ");));
-        quote! {
+        names.push(quote! {
+            #comma
+            __out.push_identifier(<#table_path::#column as ::diesel::Column>::NAME)?;
+        });
+        binds.push(quote! {
             #comma
             __out.push_bind_param::<#sql, #ty>(&self.#name)?;
-        }
-    });
+        });
+    }
     quote! {
         #[automatically_derived]
         impl<__DB> #private::RowValues<__DB> for #ident
@@ -352,6 +337,13 @@ fn row_values(model: &Model) -> TokenStream {
             __DB: ::diesel::backend::Backend,
             #(#bounds)*
         {
+            fn push_row_names(
+                __out: &mut ::diesel::query_builder::AstPass<'_, '_, __DB>,
+            ) -> ::diesel::QueryResult<()> {
+                #(#names)*
+                ::core::result::Result::Ok(())
+            }
+
             fn push_row_values<'__b>(
                 &'__b self,
                 __out: &mut ::diesel::query_builder::AstPass<'_, '__b, __DB>,

@@ -75,13 +75,6 @@ const _: () = {
         type Record = HistoricalOrder;
         type Table = orders::table;
         type HistoryTable = historical_orders::table;
-        type HistoryPrimaryKey = historical_orders::id;
-        type TrackedColumns = (
-            historical_orders::id,
-            historical_orders::status,
-            historical_orders::total,
-            historical_orders::note,
-        );
         type Id = i32;
         type UserIdSqlType = ::diesel::sql_types::BigInt;
         type Hooks = ();
@@ -139,17 +132,6 @@ const _: () = {
             ],
             skip_unchanged: false,
         };
-        fn history_primary_key() -> Self::HistoryPrimaryKey {
-            historical_orders::id
-        }
-        fn tracked_columns() -> Self::TrackedColumns {
-            (
-                historical_orders::id,
-                historical_orders::status,
-                historical_orders::total,
-                historical_orders::note,
-            )
-        }
         fn history_key(&self) -> Self::Id {
             ::core::clone::Clone::clone(&self.id)
         }
@@ -276,6 +258,20 @@ const _: () = {
             __DB,
         >,
     {
+        fn push_row_names(
+            __out: &mut ::diesel::query_builder::AstPass<'_, '_, __DB>,
+        ) -> ::diesel::QueryResult<()> {
+            __out.push_identifier(<orders::id as ::diesel::Column>::NAME)?;
+            __out.push_sql(", ");
+            __out.push_identifier(<orders::status as ::diesel::Column>::NAME)?;
+            __out.push_sql(", ");
+            __out.push_identifier(<orders::total as ::diesel::Column>::NAME)?;
+            __out.push_sql(", ");
+            __out.push_identifier(<orders::internal_notes as ::diesel::Column>::NAME)?;
+            __out.push_sql(", ");
+            __out.push_identifier(<orders::note as ::diesel::Column>::NAME)?;
+            ::core::result::Result::Ok(())
+        }
         fn push_row_values<'__b>(
             &'__b self,
             __out: &mut ::diesel::query_builder::AstPass<'_, '__b, __DB>,

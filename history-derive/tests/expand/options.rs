@@ -79,13 +79,6 @@ const _: () = {
         type Record = LineItemVersion;
         type Table = crate::schema::line_items::table;
         type HistoryTable = line_item_versions::table;
-        type HistoryPrimaryKey = line_item_versions::order_id;
-        type TrackedColumns = (
-            line_item_versions::order_id,
-            line_item_versions::position,
-            line_item_versions::stock_code,
-            line_item_versions::payload,
-        );
         type Id = i32;
         type UserIdSqlType = ::diesel::sql_types::Text;
         type Hooks = ();
@@ -137,17 +130,6 @@ const _: () = {
             ],
             skip_unchanged: false,
         };
-        fn history_primary_key() -> Self::HistoryPrimaryKey {
-            line_item_versions::order_id
-        }
-        fn tracked_columns() -> Self::TrackedColumns {
-            (
-                line_item_versions::order_id,
-                line_item_versions::position,
-                line_item_versions::stock_code,
-                line_item_versions::payload,
-            )
-        }
         fn history_key(&self) -> Self::Id {
             ::core::clone::Clone::clone(&self.order_id)
         }
@@ -277,6 +259,35 @@ const _: () = {
             __DB,
         >,
     {
+        fn push_row_names(
+            __out: &mut ::diesel::query_builder::AstPass<'_, '_, __DB>,
+        ) -> ::diesel::QueryResult<()> {
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::order_id as ::diesel::Column>::NAME,
+                )?;
+            __out.push_sql(", ");
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::position as ::diesel::Column>::NAME,
+                )?;
+            __out.push_sql(", ");
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::stock_code as ::diesel::Column>::NAME,
+                )?;
+            __out.push_sql(", ");
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::payload as ::diesel::Column>::NAME,
+                )?;
+            __out.push_sql(", ");
+            __out
+                .push_identifier(
+                    <crate::schema::line_items::untracked as ::diesel::Column>::NAME,
+                )?;
+            ::core::result::Result::Ok(())
+        }
         fn push_row_values<'__b>(
             &'__b self,
             __out: &mut ::diesel::query_builder::AstPass<'_, '__b, __DB>,
