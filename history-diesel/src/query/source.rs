@@ -210,7 +210,8 @@ where
         out.push_sql("INSERT INTO ");
         push_table(&mut out, self.spec.source());
         out.push_sql(" (");
-        push_names(&mut out, self.spec.model_columns)?;
+        // Names and values from the derive's one list of the model's fields.
+        M::push_row_names(&mut out)?;
         out.push_sql(") VALUES ");
         for (i, row) in self.rows.iter().enumerate() {
             out.push_sql(if i == 0 { "(" } else { ", (" });
