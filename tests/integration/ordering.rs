@@ -23,14 +23,15 @@ macro_rules! ordering_suite {
                 std::time::Duration::from_secs(seconds)
             }
 
-            /// Outcomes a racing writer may meet: the row went away or came
-            /// back under it, or the database chose it as a lock victim.
+            /// Outcomes a racing writer may meet: the row went away
+            /// (`NotFound`) or came back under it (`KeyExists`), or the
+            /// database chose it as a lock victim.
             fn benign(err: &HistoryError) -> bool {
                 use diesel::result::{DatabaseErrorKind, Error};
                 matches!(
                     err,
                     HistoryError::NotFound { .. }
-                        | HistoryError::Conflict { .. }
+                        | HistoryError::KeyExists { .. }
                         | HistoryError::Database(Error::DatabaseError(
                             DatabaseErrorKind::SerializationFailure,
                             _

@@ -130,9 +130,18 @@ macro_rules! read_suite {
                 (recreated.history_type, recreated.status.as_str()),
                 (HistoryType::Created, "paid")
             );
+            // An unknown key has no records: every read of one says so.
             assert!(matches!(
                 Order::latest(&mut *conn, &99),
-                Err(HistoryError::NotFound { model: "Order" })
+                Err(HistoryError::NoRecords { model: "Order" })
+            ));
+            assert!(matches!(
+                Order::earliest(&mut *conn, &99),
+                Err(HistoryError::NoRecords { model: "Order" })
+            ));
+            assert!(matches!(
+                Order::most_recent(&mut *conn, &99),
+                Err(HistoryError::NoRecords { model: "Order" })
             ));
         }
 
@@ -400,7 +409,7 @@ macro_rules! read_suite {
             let before = history_of(&mut conn).len();
             assert!(matches!(
                 Order::restore_unless_changed(&mut *conn, &latest, &latest, &ctx),
-                Err(HistoryError::Conflict { .. })
+                Err(HistoryError::Stale { model: "Order" })
             ));
             assert_eq!(history_of(&mut conn).len(), before);
             Order::restore_unless_changed(&mut *conn, &latest, &newest, &ctx).unwrap();
@@ -445,7 +454,7 @@ macro_rules! read_suite {
             ));
             assert!(matches!(
                 Order::update_change_reason(&mut *conn, &2, "none"),
-                Err(HistoryError::NotFound { .. })
+                Err(HistoryError::NoRecords { model: "Order" })
             ));
         }
 

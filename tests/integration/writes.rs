@@ -227,10 +227,55 @@ macro_rules! write_suite {
                 Order::bulk_create_with_history(&mut *conn, &twice, &ctx, BulkOptions::default())
                     .unwrap_err();
             assert!(
-                matches!(err, HistoryError::Conflict { model: "Order", .. }),
+                matches!(err, HistoryError::KeyExists { model: "Order", .. }),
                 "{err:?}"
             );
             assert_eq!(row_count(&mut conn), (7, 7));
+
+            // A key that already exists, in the last batch: the batches before
+            // it are rolled back too.
+            let mut taken: Vec<Order> = (200..203)
+                .map(|id| Order {
+                    id,
+                    status: "c".into(),
+                    total: 3.0,
+                    customer_notes: String::new(),
+                    internal_notes: String::new(),
+                })
+                .collect();
+            taken.push(Order {
+                id: created[0].id,
+                ..taken[0].clone()
+            });
+            let err = Order::bulk_create_with_history(
+                &mut *conn,
+                &taken,
+                &ctx,
+                BulkOptions { batch_size: 2 },
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    HistoryError::KeyExists {
+                        model: "Order",
+                        source: diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _
+                        ),
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(row_count(&mut conn), (7, 7));
+
+            // Printed as a chain, the database's words appear once: in the
+            // source, not in our message.
+            let source = std::error::Error::source(&err).expect("the database's error");
+            assert!(std::error::Error::source(source).is_none(), "{source:?}");
+            let ours = err.to_string();
+            let theirs = source.to_string();
+            assert!(!theirs.is_empty() && !ours.contains(&theirs), "{ours} / {theirs}");
         }
 
         #[test]
@@ -424,7 +469,11 @@ macro_rules! write_suite {
             let err =
                 Order::bulk_update_with_history(&mut *conn, &twice, &ctx, BulkOptions::default())
                     .unwrap_err();
-            assert!(matches!(err, HistoryError::Conflict { .. }), "{err:?}");
+            assert!(
+                matches!(err, HistoryError::DuplicateKey { model: "Order" }),
+                "{err:?}"
+            );
+            assert_eq!(row_count(&mut conn), (5, 8));
             let mut ghost = orders[1].clone();
             ghost.id = 999;
             let mut changed = orders[0].clone();
@@ -530,7 +579,35 @@ macro_rules! write_suite {
                 BulkOptions::default(),
             )
             .unwrap_err();
-            assert!(matches!(err, HistoryError::Conflict { .. }), "{err:?}");
+            assert!(
+                matches!(
+                    err,
+                    HistoryError::ContextCount {
+                        model: "Order",
+                        contexts: 2,
+                        rows: 4
+                    }
+                ),
+                "{err:?}"
+            );
+            let err = Order::bulk_update_with_history(
+                &mut *conn,
+                &created,
+                &update_contexts[..3],
+                BulkOptions::default(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    HistoryError::ContextCount {
+                        contexts: 3,
+                        rows: 4,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
             assert_eq!(row_count(&mut conn), (4, 7));
         }
 
@@ -778,6 +855,9 @@ macro_rules! write_suite {
                 ),
                 "{err:?}"
             );
+            // The database's "no such table" is the source, printed once.
+            let source = std::error::Error::source(&err).expect("the database's error");
+            assert!(!err.to_string().contains(&source.to_string()), "{err}");
             let mut changed = order.clone();
             changed.status = "changed".into();
             assert!(changed.save_with_history(&mut *conn, &ctx).is_err());

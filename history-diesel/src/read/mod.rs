@@ -461,7 +461,7 @@ pub trait ReadHistory: HistoricalRecords {
             .collect())
     }
 
-    /// The newest record of the object `id`. [`HistoryError::NotFound`]
+    /// The newest record of the object `id`. [`HistoryError::NoRecords`]
     /// when it has none. One statement.
     fn latest<C>(conn: &mut C, id: &Self::Id) -> Result<Self::Record, HistoryError>
     where
@@ -469,13 +469,13 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
     {
         <C::Backend as ReadBackend<Self>>::one_record(conn, id, None, None, true)?.ok_or(
-            HistoryError::NotFound {
+            HistoryError::NoRecords {
                 model: Self::HISTORY_TABLE.model,
             },
         )
     }
 
-    /// The oldest record of the object `id`. [`HistoryError::NotFound`]
+    /// The oldest record of the object `id`. [`HistoryError::NoRecords`]
     /// when it has none. One statement.
     fn earliest<C>(conn: &mut C, id: &Self::Id) -> Result<Self::Record, HistoryError>
     where
@@ -483,14 +483,14 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
     {
         <C::Backend as ReadBackend<Self>>::one_record(conn, id, None, None, false)?.ok_or(
-            HistoryError::NotFound {
+            HistoryError::NoRecords {
                 model: Self::HISTORY_TABLE.model,
             },
         )
     }
 
     /// The object `id` as its newest record has it.
-    /// [`HistoryError::NotFound`] without records, [`HistoryError::Deleted`]
+    /// [`HistoryError::NoRecords`] without records, [`HistoryError::Deleted`]
     /// when the newest is a deletion. As [`as_of`](Self::as_of) for now.
     fn most_recent<C>(conn: &mut C, id: &Self::Id) -> Result<Self, HistoryError>
     where
@@ -525,7 +525,7 @@ pub trait ReadHistory: HistoricalRecords {
 
     /// As [`restore_with_history`](Self::restore_with_history), but only
     /// when `latest` is still the object's newest record: a write since
-    /// then fails with [`HistoryError::Conflict`] and nothing is written.
+    /// then fails with [`HistoryError::Stale`] and nothing is written.
     /// One statement more.
     fn restore_unless_changed<C>(
         conn: &mut C,
@@ -542,8 +542,9 @@ pub trait ReadHistory: HistoricalRecords {
     }
 
     /// Sets the change reason of the object's newest record, after the fact.
-    /// [`HistoryError::NotFound`] without records,
-    /// [`HistoryError::ReasonTooLong`] over the column's limit. Two
+    /// [`HistoryError::NoRecords`] without records,
+    /// [`HistoryError::ReasonTooLong`] over the column's limit (before any
+    /// statement). Two
     /// statements, in a transaction.
     fn update_change_reason<C>(
         conn: &mut C,
@@ -600,10 +601,7 @@ where
         if let Some(expected) = expected_latest {
             let latest = <C::Backend as ReadBackend<M>>::one_record(conn, &id, None, None, true)?;
             if latest.as_ref().map(HistoryRecord::history_id) != Some(expected.history_id()) {
-                return Err(HistoryError::Conflict {
-                    model: spec.model,
-                    detail: "the object changed since the given record".to_owned(),
-                });
+                return Err(HistoryError::Stale { model: spec.model });
             }
         }
         let model = record.to_model(live.as_ref());

@@ -248,9 +248,10 @@ where
                         other => other,
                     })?;
                     if inserted.len() != count {
-                        return Err(HistoryError::Conflict {
+                        return Err(HistoryError::ReadBack {
                             model: spec.model,
-                            detail: format!("inserted {count} rows, read back {}", inserted.len()),
+                            written: count,
+                            read: inserted.len(),
                         });
                     }
                     let ids: Vec<M::Id> = inserted.iter().map(M::history_key).collect();
@@ -268,12 +269,10 @@ where
                 for (values, count) in batch {
                     let inserted = insert_returning::<M, C, V>(conn, values, count)?;
                     if inserted.len() != count {
-                        return Err(HistoryError::Conflict {
+                        return Err(HistoryError::ReadBack {
                             model: spec.model,
-                            detail: format!(
-                                "inserted {count} rows but found {} by their keys",
-                                inserted.len()
-                            ),
+                            written: count,
+                            read: inserted.len(),
                         });
                     }
                     models.extend(inserted);
@@ -1036,23 +1035,26 @@ fn check_context_count(
     rows: usize,
 ) -> Result<(), HistoryError> {
     match contexts {
-        Some(count) if count != rows => Err(HistoryError::Conflict {
+        Some(contexts) if contexts != rows => Err(HistoryError::ContextCount {
             model,
-            detail: format!("{count} history contexts for {rows} rows"),
+            contexts,
+            rows,
         }),
         _ => Ok(()),
     }
 }
 
-/// A unique violation while inserting is a conflict of the input.
+/// A unique violation while inserting is the input conflicting with the
+/// table (or itself): [`HistoryError::KeyExists`], which keeps the
+/// database's error as its source.
 fn conflict(spec: &HistoryTableSpec, err: diesel::result::Error) -> HistoryError {
     match err {
-        diesel::result::Error::DatabaseError(
+        err @ diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
-            info,
-        ) => HistoryError::Conflict {
+            _,
+        ) => HistoryError::KeyExists {
             model: spec.model,
-            detail: info.message().to_owned(),
+            source: err,
         },
         other => HistoryError::Database(other),
     }
@@ -1262,7 +1264,9 @@ pub trait WriteWithHistory: HistoricalRecords {
 
     /// Inserts many rows, `batch_size` per statement, and records a `+` for
     /// each; all in one transaction. A key that repeats or already exists
-    /// fails the whole call with [`HistoryError::Conflict`].
+    /// fails the whole call with [`HistoryError::KeyExists`], per-row
+    /// contexts that are not one per row with [`HistoryError::ContextCount`]
+    /// (before any statement); either way nothing is written.
     ///
     /// On MySQL the rows of one statement either all bind their keys or all
     /// leave them to `AUTO_INCREMENT`, whose values one statement takes in
@@ -1302,13 +1306,10 @@ pub trait WriteWithHistory: HistoricalRecords {
                         .expect("checked by inserts_batches")
                         .map_err(|err| conflict(spec, err))?;
                     if inserted.len() != chunk.len() {
-                        return Err(HistoryError::Conflict {
+                        return Err(HistoryError::ReadBack {
                             model: spec.model,
-                            detail: format!(
-                                "inserted {} rows, read back {}",
-                                chunk.len(),
-                                inserted.len()
-                            ),
+                            written: chunk.len(),
+                            read: inserted.len(),
                         });
                     }
                     <C::Backend as WriteBackend<Self>>::record_created(
@@ -1341,9 +1342,11 @@ pub trait WriteWithHistory: HistoricalRecords {
     /// Writes many existing rows whole, `batch_size` per statement, and
     /// records a `~` for each; all in one transaction. Each batch is one
     /// multi-row upsert of rows that are locked and checked to exist first,
-    /// with every field of the model (tracked or not). A key given twice is a
-    /// [`HistoryError::Conflict`], a missing row [`HistoryError::NotFound`];
-    /// either way nothing is written. Returns the number of rows.
+    /// with every field of the model (tracked or not). A key given twice is
+    /// [`HistoryError::DuplicateKey`] and contexts that are not one per row
+    /// [`HistoryError::ContextCount`] (both before any statement), a missing
+    /// row [`HistoryError::NotFound`]; either way nothing is written.
+    /// Returns the number of rows.
     fn bulk_update_with_history<C, R>(
         conn: &mut C,
         rows: &[Self],
@@ -1364,9 +1367,8 @@ pub trait WriteWithHistory: HistoricalRecords {
         let batch = rows_per_statement(conn, options.batch_size, binds_per_row)?;
         let mut keys = std::collections::HashSet::with_capacity(rows.len());
         if !rows.iter().all(|row| keys.insert(row.history_key())) {
-            return Err(HistoryError::Conflict {
+            return Err(HistoryError::DuplicateKey {
                 model: Self::HISTORY_TABLE.model,
-                detail: "the same key appears twice in the input".to_owned(),
             });
         }
         atomic(conn, |conn| {
