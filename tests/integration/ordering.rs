@@ -83,7 +83,7 @@ macro_rules! ordering_suite {
                 )
                 .unwrap();
                 let older = HistoryContext::new().at(at(10, 12, 0));
-                let changed = Order::update_with_history(
+                let changed = Order::update_where_with_history(
                     &mut *conn,
                     orders::id.eq(order.id),
                     orders::status.eq("imported"),
@@ -117,7 +117,7 @@ macro_rules! ordering_suite {
                 )
                 .unwrap();
                 let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
-                let err = Order::update_with_history(
+                let err = Order::update_where_with_history(
                     &mut *conn,
                     orders::id.eq(order.id),
                     orders::status.eq("later"),
@@ -166,7 +166,7 @@ macro_rules! ordering_suite {
                                                 None => Ok(()),
                                             }
                                         }
-                                        1 => Order::update_with_history(
+                                        1 => Order::update_where_with_history(
                                             &mut conn,
                                             orders::id.between(id, id + 3),
                                             orders::total.eq(orders::total + 1.0),
@@ -182,7 +182,7 @@ macro_rules! ordering_suite {
                                             }
                                         }
                                         // An import dated long before the rows' latest records.
-                                        3 => Order::update_with_history(
+                                        3 => Order::update_where_with_history(
                                             &mut conn,
                                             orders::id.eq(id),
                                             orders::status.eq("imported"),

@@ -36,7 +36,7 @@ macro_rules! read_suite {
         }
 
         fn set_status(conn: &mut Conn, id: i32, status: &str, ctx: &HistoryContext<i64>) {
-            let changed = Order::update_with_history(
+            let changed = Order::update_where_with_history(
                 &mut **conn,
                 orders::id.eq(id),
                 orders::status.eq(status),
@@ -326,7 +326,7 @@ macro_rules! read_suite {
             let mut conn = connect();
             create_tables(&mut conn);
             create_with_id(&mut conn, 1, "new", &ctx_at(10, 12, 0));
-            Order::update_with_history(
+            Order::update_where_with_history(
                 &mut *conn,
                 orders::id.eq(1),
                 (orders::total.eq(5.0), orders::status.eq("paid")),
@@ -467,14 +467,14 @@ macro_rules! read_suite {
                 .values((tags::code.eq("red"), tags::label.eq("Red")))
                 .execute(&mut *conn)
                 .unwrap();
-            Tag::update_with_history(
+            Tag::update_where_with_history(
                 &mut *conn,
                 tags::code.eq("red"),
                 tags::label.eq("Crimson"),
                 &ctx,
             )
             .unwrap();
-            Tag::update_with_history(
+            Tag::update_where_with_history(
                 &mut *conn,
                 tags::code.eq("red"),
                 tags::label.eq("Scarlet"),

@@ -115,7 +115,7 @@ macro_rules! write_suite {
             let order =
                 Order::create_with_history(&mut *conn, &NewOrder::new("new", 1.5), &ctx).unwrap();
             // An expression evaluated by the database, not a Rust value.
-            let changed = Order::update_with_history(
+            let changed = Order::update_where_with_history(
                 &mut *conn,
                 orders::id.eq(order.id),
                 orders::total.eq(orders::total + 1.0),
@@ -146,7 +146,7 @@ macro_rules! write_suite {
             assert_eq!(created.len(), 3);
 
             // The filter no longer matches after the update: records still follow the rows.
-            let changed = Order::update_with_history(
+            let changed = Order::update_where_with_history(
                 &mut *conn,
                 orders::status.eq("pending"),
                 orders::status.eq("cancelled"),
@@ -293,7 +293,7 @@ macro_rules! write_suite {
             let bulk = std::mem::take(&mut *seen.lock().unwrap());
             assert_eq!(bulk.len(), bulk_create_statements(12, 3), "{bulk:#?}");
 
-            Order::update_with_history(
+            Order::update_where_with_history(
                 &mut *conn,
                 orders::total.lt(6.0),
                 orders::status.eq("low"),
@@ -356,7 +356,7 @@ macro_rules! write_suite {
                                 let low = ((thread + round) % 6) as i32 + 1;
                                 let filter = orders::id.between(low, low + 5);
                                 loop {
-                                    match Order::update_with_history(
+                                    match Order::update_where_with_history(
                                         &mut conn,
                                         filter,
                                         orders::total.eq(orders::total + 1.0),
@@ -618,7 +618,7 @@ macro_rules! write_suite {
             take_note_log();
             let note = Note::create_with_history(&mut *conn, &NewNote { body: "hello", touched: 0 }, &HistoryContext::new().user(3))
                 .unwrap();
-            Note::update_with_history(&mut *conn, notes::id.eq(note.id), notes::body.eq("edited"), &HistoryContext::new().reason("typo"))
+            Note::update_where_with_history(&mut *conn, notes::id.eq(note.id), notes::body.eq("edited"), &HistoryContext::new().reason("typo"))
                 .unwrap();
             Note::delete_where_with_history(&mut *conn, notes::body.eq("edited"), &HistoryContext::new()).unwrap();
             assert_eq!(
@@ -674,7 +674,7 @@ macro_rules! write_suite {
             note.body = "changed".into();
             note.save_with_history(&mut *conn, &ctx).unwrap();
             // A filter update that changes one row and leaves the other as it was.
-            let touched = Note::update_with_history(
+            let touched = Note::update_where_with_history(
                 &mut *conn,
                 notes::id.eq_any([note.id, other.id]),
                 notes::body.eq("changed"),
@@ -862,7 +862,7 @@ macro_rules! write_suite {
             changed.status = "changed".into();
             assert!(changed.save_with_history(&mut *conn, &ctx).is_err());
             assert!(order.delete_with_history(&mut *conn, &ctx).is_err());
-            assert!(Order::update_with_history(
+            assert!(Order::update_where_with_history(
                 &mut *conn,
                 orders::id.eq(order.id),
                 orders::status.eq("x"),

@@ -1212,7 +1212,7 @@ where
 ///
 /// // An update by filter records every row it touched, with the values the
 /// // database computed.
-/// let touched = Order::update_with_history(
+/// let touched = Order::update_where_with_history(
 ///     &mut conn,
 ///     orders::status.eq("new"),
 ///     orders::total.eq(orders::total * 2.0),
@@ -1435,8 +1435,11 @@ pub trait WriteWithHistory: HistoricalRecords {
     /// for each, with the values after the update. Returns how many rows
     /// changed. Rows are captured by the statement that changes them (or
     /// locked first, on MySQL), so concurrent writers neither hide a row nor
-    /// get one recorded twice.
-    fn update_with_history<C, W, V>(
+    /// get one recorded twice. The filter's counterpart of
+    /// [`save_with_history`](Self::save_with_history), as
+    /// [`delete_where_with_history`](Self::delete_where_with_history) is of
+    /// [`delete_with_history`](Self::delete_with_history).
+    fn update_where_with_history<C, W, V>(
         conn: &mut C,
         filter: W,
         changes: V,
