@@ -7,10 +7,8 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use history_diesel::{
-    BulkOptions, Dialect, HistoricalRecords, HistoryContext, ReadHistory, RecordNavigation,
-    WriteWithHistory,
-};
+use history_diesel::prelude::*;
+use history_diesel::{BulkOptions, Dialect};
 
 diesel::table! {
     orders (id) {

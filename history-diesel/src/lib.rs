@@ -85,6 +85,7 @@ pub use history_core::{
     RecordEvent, RecordHooks, SqlKind, TableName,
 };
 pub use migration::write_migration;
+pub use read::DiffRecords;
 pub use read::{
     AllHistoryQuery, Diff, DiffOptions, FieldChange, HistoryIdOf, HistoryKeySqlType, HistoryQuery,
     NewestFirst, ObjectIs, ReadBackend, ReadHistory, RecordNavigation, StateAt, StateQuery,
@@ -92,6 +93,17 @@ pub use read::{
 pub use write::{
     BulkOptions, InsertRows, KeySqlType, UserIdOf, WriteBackend, WriteWithHistory, KEY_CHUNK,
 };
+
+/// What a program that writes and reads history imports, as
+/// `use history_diesel::prelude::*;` next to `use diesel::prelude::*;`: the
+/// extension traits whose methods it calls, the derive, and the context
+/// every write takes. Nothing here clashes with Diesel's prelude.
+pub mod prelude {
+    pub use crate::{
+        DiffRecords, HistoricalRecords, HistoryContext, ReadHistory, RecordNavigation,
+        WriteWithHistory,
+    };
+}
 
 /// Bridges between history columns and their Rust types (`history_date`, a UUID `history_id`).
 pub mod sql_types {

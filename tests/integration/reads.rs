@@ -5,7 +5,9 @@
 /// `connect()`, `create_tables()` and the write suite's helpers.
 macro_rules! read_suite {
     () => {
-        use history_diesel::{DiffOptions, FieldChange, ReadHistory, RecordNavigation};
+        use history_diesel::{
+            DiffOptions, DiffRecords, FieldChange, ReadHistory, RecordNavigation,
+        };
 
         /// A context that writes at a fixed instant.
         fn ctx_at(day: u32, hour: u32, micros: u32) -> HistoryContext<i64> {

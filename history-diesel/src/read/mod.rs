@@ -272,7 +272,7 @@ where
 /// # #[derive(Insertable)]
 /// # #[diesel(table_name = orders)]
 /// # pub struct NewOrder<'a> { pub status: &'a str }
-/// use history_diesel::{HistoryContext, ReadHistory, RecordNavigation, WriteWithHistory};
+/// use history_diesel::prelude::*;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let mut conn = SqliteConnection::establish(":memory:")?;
@@ -368,7 +368,8 @@ pub trait ReadHistory: HistoricalRecords {
     /// # #[diesel(table_name = orders)]
     /// # pub struct NewOrder<'a> { pub status: &'a str }
     /// use history_diesel::chrono::{Duration, SubsecRound, Utc};
-    /// use history_diesel::{HistoryContext, HistoryError, ReadHistory, WriteWithHistory};
+    /// use history_diesel::prelude::*;
+    /// use history_diesel::HistoryError;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let mut conn = SqliteConnection::establish(":memory:")?;
@@ -615,11 +616,9 @@ where
     })
 }
 
-/// Walks from a record to its neighbours and compares records, for every
-/// generated `Historical<Model>` struct.
-///
-/// A diff's values are the generated `Historical<Model>Value` enum, one
-/// variant per tracked field, so a change can be matched on with its type.
+/// Walks from a record to its neighbours, for every generated
+/// `Historical<Model>` struct. Each step is one statement; comparing two
+/// records is [`DiffRecords`].
 ///
 /// ```
 /// # use diesel::{connection::SimpleConnection, prelude::*};
@@ -631,9 +630,7 @@ where
 /// # #[derive(Insertable)]
 /// # #[diesel(table_name = orders)]
 /// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
-/// use history_diesel::{
-///     DiffOptions, HistoryContext, HistoryError, ReadHistory, RecordNavigation, WriteWithHistory,
-/// };
+/// use history_diesel::prelude::*;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let mut conn = SqliteConnection::establish(":memory:")?;
@@ -650,15 +647,6 @@ where
 /// let first = latest.prev_record(&mut conn)?.expect("the creation");
 /// assert!(first.prev_record(&mut conn)?.is_none());
 /// assert_eq!(first.next_record(&mut conn)?.map(|r| r.history_id), Some(latest.history_id));
-///
-/// let diff = latest.diff_against(&first)?;
-/// assert_eq!(diff.changed_fields(), ["status", "total"]);
-/// assert_eq!(diff.changes[1].new, HistoricalOrderValue::Total(12.5));
-///
-/// let only_total = latest.diff_against_with(&first, &DiffOptions::new().include(&["total"]))?;
-/// assert_eq!(only_total.changed_fields(), ["total"]);
-/// let unknown = latest.diff_against_with(&first, &DiffOptions::new().exclude(&["colour"]));
-/// assert!(matches!(unknown, Err(HistoryError::UnknownField { .. })));
 /// # Ok(())
 /// # }
 /// ```
@@ -682,7 +670,54 @@ pub trait RecordNavigation: HistoryRecord {
     {
         neighbour(self, conn, false)
     }
+}
 
+impl<R: HistoryRecord> RecordNavigation for R {}
+
+/// Compares two records of a model, for every generated `Historical<Model>`
+/// struct. No statement: the records hold every tracked value.
+///
+/// A diff's values are the generated `Historical<Model>Value` enum, one
+/// variant per tracked field, so a change can be matched on with its type.
+///
+/// ```
+/// # use diesel::{connection::SimpleConnection, prelude::*};
+/// # use history_diesel::{Dialect, HistoricalRecords};
+/// # diesel::table! { orders (id) { id -> Integer, status -> Text, total -> Double } }
+/// # #[derive(Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct Order { pub id: i32, pub status: String, pub total: f64 }
+/// # #[derive(Insertable)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
+/// use history_diesel::prelude::*;
+/// use history_diesel::{DiffOptions, HistoryError};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut conn = SqliteConnection::establish(":memory:")?;
+/// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL, total DOUBLE NOT NULL);")?;
+/// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
+/// let ctx = HistoryContext::new();
+/// let new = NewOrder { status: "new", total: 10.0 };
+/// let mut order = Order::create_with_history(&mut conn, &new, &ctx)?;
+/// order.status = "paid".into();
+/// order.total = 12.5;
+/// order.save_with_history(&mut conn, &ctx)?;
+/// let latest = Order::latest(&mut conn, &order.id)?;
+/// let first = Order::earliest(&mut conn, &order.id)?;
+///
+/// let diff = latest.diff_against(&first)?;
+/// assert_eq!(diff.changed_fields(), ["status", "total"]);
+/// assert_eq!(diff.changes[1].new, HistoricalOrderValue::Total(12.5));
+///
+/// let only_total = latest.diff_against_with(&first, &DiffOptions::new().include(&["total"]))?;
+/// assert_eq!(only_total.changed_fields(), ["total"]);
+/// let unknown = latest.diff_against_with(&first, &DiffOptions::new().exclude(&["colour"]));
+/// assert!(matches!(unknown, Err(HistoryError::UnknownField { .. })));
+/// # Ok(())
+/// # }
+/// ```
+pub trait DiffRecords: HistoryRecord {
     /// What changed from `older` to this record: every tracked field whose
     /// value differs, sorted by name. No statement.
     fn diff_against(&self, older: &Self) -> Result<Diff<Self::Value>, HistoryError> {
@@ -701,7 +736,7 @@ pub trait RecordNavigation: HistoryRecord {
     }
 }
 
-impl<R: HistoryRecord> RecordNavigation for R {}
+impl<R: HistoryRecord> DiffRecords for R {}
 
 /// The record of the same object just before (`newest_first`) or after `record`.
 fn neighbour<R, C>(record: &R, conn: &mut C, newest_first: bool) -> Result<Option<R>, HistoryError>

@@ -1200,7 +1200,8 @@ where
 /// # #[derive(Insertable)]
 /// # #[diesel(table_name = orders)]
 /// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
-/// use history_diesel::{BulkOptions, HistoryContext, HistoryError, HistoryType, WriteWithHistory};
+/// use history_diesel::prelude::*;
+/// use history_diesel::{BulkOptions, HistoryError, HistoryType};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let mut conn = SqliteConnection::establish(":memory:")?;
