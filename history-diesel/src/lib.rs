@@ -85,10 +85,10 @@ pub use history_core::{
     RecordEvent, RecordHooks, SqlKind, TableName,
 };
 pub use migration::write_migration;
-pub use read::DiffRecords;
 pub use read::{
-    AllHistoryQuery, Diff, DiffOptions, FieldChange, HistoryIdOf, HistoryKeySqlType, HistoryQuery,
-    NewestFirst, ObjectIs, ReadBackend, ReadHistory, RecordNavigation, StateAt, StateQuery,
+    AllHistoryQuery, Diff, DiffOptions, DiffRecords, FieldChange, HistoryIdOf, HistoryKeySqlType,
+    HistoryQuery, NewestFirst, ObjectIs, ReadBackend, ReadHistory, RecordNavigation, StateAt,
+    StateQuery,
 };
 pub use write::{
     BulkOptions, InsertRows, KeySqlType, UserIdOf, WriteBackend, WriteWithHistory, KEY_CHUNK,

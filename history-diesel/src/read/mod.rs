@@ -545,8 +545,7 @@ pub trait ReadHistory: HistoricalRecords {
     /// Sets the change reason of the object's newest record, after the fact.
     /// [`HistoryError::NoRecords`] without records,
     /// [`HistoryError::ReasonTooLong`] over the column's limit (before any
-    /// statement). Two
-    /// statements, in a transaction.
+    /// statement). Two statements, in a transaction.
     fn update_change_reason<C>(
         conn: &mut C,
         id: &Self::Id,
