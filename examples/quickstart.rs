@@ -7,10 +7,8 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use history_diesel::{
-    BulkOptions, Dialect, HistoricalRecords, HistoryContext, ReadHistory, RecordNavigation,
-    WriteWithHistory,
-};
+use history_diesel::prelude::*;
+use history_diesel::{BulkOptions, Dialect};
 
 diesel::table! {
     orders (id) {
@@ -87,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Order::bulk_create_with_history(&mut conn, &more, &ctx, BulkOptions::default())?;
 
     // An update by filter records one '~' per row it touched.
-    let cancelled = Order::update_with_history(
+    let cancelled = Order::update_where_with_history(
         &mut conn,
         orders::status.eq("new"),
         orders::status.eq("cancelled"),

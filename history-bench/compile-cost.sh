@@ -129,7 +129,7 @@ RUST
                 cat >> "$lib" <<RUST
         let ctx = HistoryContext::new().user(1);
         let row = Model$n::create_with_history(conn, new, &ctx)?;
-        Model$n::update_with_history(conn, t$n::id.eq(row.id), t$n::total.eq(row.total + 1.0), &ctx)?;
+        Model$n::update_where_with_history(conn, t$n::id.eq(row.id), t$n::total.eq(row.total + 1.0), &ctx)?;
         Ok(row)
 RUST
             else

@@ -95,10 +95,21 @@ pub use history_core::{
 pub use migration::write_migration;
 pub use model::{HistoryIdOf, HistoryKeySqlType, KeySqlType, UserIdOf};
 pub use read::{
-    AllHistoryQuery, Diff, DiffOptions, FieldChange, HistoryQuery, NewestFirst, ObjectIs,
+    AllHistoryQuery, Diff, DiffOptions, DiffRecords, FieldChange, HistoryQuery, NewestFirst, ObjectIs,
     ReadHistory, RecordNavigation, StateAt, StateQuery,
 };
 pub use write::{BulkOptions, WriteWithHistory};
+
+/// What a program that writes and reads history imports, as
+/// `use history_diesel::prelude::*;` next to `use diesel::prelude::*;`: the
+/// extension traits whose methods it calls, the derive, and the context
+/// every write takes. Nothing here clashes with Diesel's prelude.
+pub mod prelude {
+    pub use crate::{
+        DiffRecords, HistoricalRecords, HistoryContext, ReadHistory, RecordNavigation,
+        WriteWithHistory,
+    };
+}
 
 /// Bridges between history columns and their Rust types (`history_date`, a UUID `history_id`).
 pub mod sql_types {

@@ -77,7 +77,7 @@ macro_rules! atomicity_suite {
                 let created = Note::earliest(&mut *conn, &note.id).unwrap();
                 // Changed since, so that a restore of the creation is a change
                 // (`Note` skips records equal to its latest).
-                Note::update_with_history(
+                Note::update_where_with_history(
                     &mut *conn,
                     notes::id.eq(note.id),
                     notes::body.eq("drifted"),
@@ -125,7 +125,7 @@ macro_rules! atomicity_suite {
                         conn,
                         format!("update by filter, {reason}"),
                         base,
-                        Note::update_with_history(
+                        Note::update_where_with_history(
                             &mut *conn,
                             notes::id.eq(note.id),
                             notes::body.eq("changed"),
@@ -168,7 +168,7 @@ macro_rules! atomicity_suite {
                 let ctx = HistoryContext::new().reason("panic before");
                 conn.transaction::<_, HistoryError, _>(|inner| {
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        Note::update_with_history(
+                        Note::update_where_with_history(
                             inner,
                             notes::id.eq(note.id),
                             notes::body.eq("changed"),
@@ -181,7 +181,7 @@ macro_rules! atomicity_suite {
                         Some(base.unwrap_or(0) + 1),
                         "the caller's transaction is still open"
                     );
-                    Note::update_with_history(
+                    Note::update_where_with_history(
                         inner,
                         notes::id.eq(note.id),
                         notes::body.eq("in caller"),
@@ -263,7 +263,7 @@ macro_rules! atomicity_suite {
                     &HistoryContext::new(),
                 )
                 .unwrap();
-                let err = Note::update_with_history(
+                let err = Note::update_where_with_history(
                     &mut *conn,
                     notes::id.eq(note.id),
                     notes::body.eq("changed"),

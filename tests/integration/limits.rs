@@ -116,7 +116,7 @@ macro_rules! limits_suite {
                 ..first.clone()
             };
             saved.save_with_history(&mut *conn, &ctx).unwrap();
-            let changed = Document::update_with_history(
+            let changed = Document::update_where_with_history(
                 &mut *conn,
                 documents::id.eq(first.id),
                 (documents::body.eq(&c), documents::data.eq(long_bytes(3))),

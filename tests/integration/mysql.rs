@@ -367,7 +367,7 @@ fn deadlock_victim_retries(in_transaction: bool) {
         for _ in 0..2 {
             // Locks rows 1 to 3, then waits for row 4.
             let update = |conn: &mut MysqlConnection| {
-                Order::update_with_history(
+                Order::update_where_with_history(
                     conn,
                     orders::id.between(1, 6),
                     orders::total.eq(orders::total + 1.0),
@@ -468,7 +468,7 @@ fn an_auto_increment_deadlock_victim_gets_the_retryable_error() {
                 blocker
         }));
         wait_for_a_lock_wait(&mut conn, id.recv().unwrap());
-        Order::update_with_history(victim, orders::id.eq(3), orders::total.eq(5.0), &HistoryContext::new())
+        Order::update_where_with_history(victim, orders::id.eq(3), orders::total.eq(5.0), &HistoryContext::new())
     });
     // The blocker's statement went through once the victim was rolled back;
     // closing its connection rolls its transaction back.
@@ -490,7 +490,7 @@ fn an_auto_increment_deadlock_victim_gets_the_retryable_error() {
     assert_eq!(total, 0.0);
     let changed = victim
         .transaction::<usize, HistoryError, _>(|victim| {
-            Order::update_with_history(
+            Order::update_where_with_history(
                 victim,
                 orders::id.eq(3),
                 orders::total.eq(5.0),

@@ -280,7 +280,7 @@ macro_rules! names_suite {
             );
             order.status = "paid".into();
             order.save_with_history(&mut *conn, &ctx).unwrap();
-            SchOrder::update_with_history(
+            SchOrder::update_where_with_history(
                 &mut *conn,
                 probe_schema::sch_orders::id.eq(1),
                 probe_schema::sch_orders::status.eq("shipped"),
@@ -477,7 +477,7 @@ macro_rules! names_suite {
             );
             item.kind = "crate".into();
             item.save_with_history(&mut *conn, &ctx).unwrap();
-            OrderItem::update_with_history(
+            OrderItem::update_where_with_history(
                 &mut *conn,
                 order_items::id.eq(1),
                 order_items::quantity.eq(5),

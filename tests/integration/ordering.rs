@@ -23,14 +23,15 @@ macro_rules! ordering_suite {
                 std::time::Duration::from_secs(seconds)
             }
 
-            /// Outcomes a racing writer may meet: the row went away or came
-            /// back under it, or the database chose it as a lock victim.
+            /// Outcomes a racing writer may meet: the row went away
+            /// (`NotFound`) or came back under it (`KeyExists`), or the
+            /// database chose it as a lock victim.
             fn benign(err: &HistoryError) -> bool {
                 use diesel::result::{DatabaseErrorKind, Error};
                 matches!(
                     err,
                     HistoryError::NotFound { .. }
-                        | HistoryError::Conflict { .. }
+                        | HistoryError::KeyExists { .. }
                         | HistoryError::Database(Error::DatabaseError(
                             DatabaseErrorKind::SerializationFailure,
                             _
@@ -82,7 +83,7 @@ macro_rules! ordering_suite {
                 )
                 .unwrap();
                 let older = HistoryContext::new().at(at(10, 12, 0));
-                let changed = Order::update_with_history(
+                let changed = Order::update_where_with_history(
                     &mut *conn,
                     orders::id.eq(order.id),
                     orders::status.eq("imported"),
@@ -116,7 +117,7 @@ macro_rules! ordering_suite {
                 )
                 .unwrap();
                 let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
-                let err = Order::update_with_history(
+                let err = Order::update_where_with_history(
                     &mut *conn,
                     orders::id.eq(order.id),
                     orders::status.eq("later"),
@@ -165,7 +166,7 @@ macro_rules! ordering_suite {
                                                 None => Ok(()),
                                             }
                                         }
-                                        1 => Order::update_with_history(
+                                        1 => Order::update_where_with_history(
                                             &mut conn,
                                             orders::id.between(id, id + 3),
                                             orders::total.eq(orders::total + 1.0),
@@ -181,7 +182,7 @@ macro_rules! ordering_suite {
                                             }
                                         }
                                         // An import dated long before the rows' latest records.
-                                        3 => Order::update_with_history(
+                                        3 => Order::update_where_with_history(
                                             &mut conn,
                                             orders::id.eq(id),
                                             orders::status.eq("imported"),

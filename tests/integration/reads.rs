@@ -5,7 +5,9 @@
 /// `connect()`, `create_tables()` and the write suite's helpers.
 macro_rules! read_suite {
     () => {
-        use history_diesel::{DiffOptions, FieldChange, ReadHistory, RecordNavigation};
+        use history_diesel::{
+            DiffOptions, DiffRecords, FieldChange, ReadHistory, RecordNavigation,
+        };
 
         /// A context that writes at a fixed instant.
         fn ctx_at(day: u32, hour: u32, micros: u32) -> HistoryContext<i64> {
@@ -36,7 +38,7 @@ macro_rules! read_suite {
         }
 
         fn set_status(conn: &mut Conn, id: i32, status: &str, ctx: &HistoryContext<i64>) {
-            let changed = Order::update_with_history(
+            let changed = Order::update_where_with_history(
                 &mut **conn,
                 orders::id.eq(id),
                 orders::status.eq(status),
@@ -130,9 +132,18 @@ macro_rules! read_suite {
                 (recreated.history_type, recreated.status.as_str()),
                 (HistoryType::Created, "paid")
             );
+            // An unknown key has no records: every read of one says so.
             assert!(matches!(
                 Order::latest(&mut *conn, &99),
-                Err(HistoryError::NotFound { model: "Order" })
+                Err(HistoryError::NoRecords { model: "Order" })
+            ));
+            assert!(matches!(
+                Order::earliest(&mut *conn, &99),
+                Err(HistoryError::NoRecords { model: "Order" })
+            ));
+            assert!(matches!(
+                Order::most_recent(&mut *conn, &99),
+                Err(HistoryError::NoRecords { model: "Order" })
             ));
         }
 
@@ -317,7 +328,7 @@ macro_rules! read_suite {
             let mut conn = connect();
             create_tables(&mut conn);
             create_with_id(&mut conn, 1, "new", &ctx_at(10, 12, 0));
-            Order::update_with_history(
+            Order::update_where_with_history(
                 &mut *conn,
                 orders::id.eq(1),
                 (orders::total.eq(5.0), orders::status.eq("paid")),
@@ -400,7 +411,7 @@ macro_rules! read_suite {
             let before = history_of(&mut conn).len();
             assert!(matches!(
                 Order::restore_unless_changed(&mut *conn, &latest, &latest, &ctx),
-                Err(HistoryError::Conflict { .. })
+                Err(HistoryError::Stale { model: "Order" })
             ));
             assert_eq!(history_of(&mut conn).len(), before);
             Order::restore_unless_changed(&mut *conn, &latest, &newest, &ctx).unwrap();
@@ -445,7 +456,7 @@ macro_rules! read_suite {
             ));
             assert!(matches!(
                 Order::update_change_reason(&mut *conn, &2, "none"),
-                Err(HistoryError::NotFound { .. })
+                Err(HistoryError::NoRecords { model: "Order" })
             ));
         }
 
@@ -458,14 +469,14 @@ macro_rules! read_suite {
                 .values((tags::code.eq("red"), tags::label.eq("Red")))
                 .execute(&mut *conn)
                 .unwrap();
-            Tag::update_with_history(
+            Tag::update_where_with_history(
                 &mut *conn,
                 tags::code.eq("red"),
                 tags::label.eq("Crimson"),
                 &ctx,
             )
             .unwrap();
-            Tag::update_with_history(
+            Tag::update_where_with_history(
                 &mut *conn,
                 tags::code.eq("red"),
                 tags::label.eq("Scarlet"),

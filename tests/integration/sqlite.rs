@@ -235,3 +235,45 @@ fn drop_concurrent_database(path: &std::path::Path) {
 fn grouped_bulk_create_statements(_rows: usize, batches: usize, groups: usize) -> usize {
     batches + groups
 }
+
+/// SQLite's `RAISE(IGNORE)` in a trigger drops a row without an error, so
+/// the insert returns fewer rows than it was given: history that cannot be
+/// matched to its rows is refused, and nothing is kept. (A bulk create of such
+/// rows goes through Diesel's own batch insert, which reports the lost row as
+/// `NotFound`: a `Database` error, also with nothing kept.)
+#[test]
+fn an_insert_that_loses_its_row_is_read_back_and_keeps_nothing() {
+    use diesel::connection::SimpleConnection;
+    use diesel::QueryDsl;
+    use history_diesel::{HistoryContext, HistoryError, WriteWithHistory};
+    let mut conn = connect();
+    create_tables(&mut conn);
+    conn.batch_execute(
+        "CREATE TRIGGER swallow BEFORE INSERT ON orders WHEN NEW.status = 'lost' \
+         BEGIN SELECT RAISE(IGNORE); END;",
+    )
+    .unwrap();
+    let err = Order::create_with_history(
+        &mut *conn,
+        &NewOrder::new("lost", 2.0),
+        &HistoryContext::new(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HistoryError::ReadBack {
+                model: "Order",
+                written: 1,
+                read: 0
+            }
+        ),
+        "{err:?}"
+    );
+    let kept: i64 = orders::table.count().get_result(&mut *conn).unwrap();
+    let records: i64 = historical_orders::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!((kept, records), (0, 0));
+}

@@ -115,7 +115,7 @@ macro_rules! write_suite {
             let order =
                 Order::create_with_history(&mut *conn, &NewOrder::new("new", 1.5), &ctx).unwrap();
             // An expression evaluated by the database, not a Rust value.
-            let changed = Order::update_with_history(
+            let changed = Order::update_where_with_history(
                 &mut *conn,
                 orders::id.eq(order.id),
                 orders::total.eq(orders::total + 1.0),
@@ -146,7 +146,7 @@ macro_rules! write_suite {
             assert_eq!(created.len(), 3);
 
             // The filter no longer matches after the update: records still follow the rows.
-            let changed = Order::update_with_history(
+            let changed = Order::update_where_with_history(
                 &mut *conn,
                 orders::status.eq("pending"),
                 orders::status.eq("cancelled"),
@@ -227,10 +227,55 @@ macro_rules! write_suite {
                 Order::bulk_create_with_history(&mut *conn, &twice, &ctx, BulkOptions::default())
                     .unwrap_err();
             assert!(
-                matches!(err, HistoryError::Conflict { model: "Order", .. }),
+                matches!(err, HistoryError::KeyExists { model: "Order", .. }),
                 "{err:?}"
             );
             assert_eq!(row_count(&mut conn), (7, 7));
+
+            // A key that already exists, in the last batch: the batches before
+            // it are rolled back too.
+            let mut taken: Vec<Order> = (200..203)
+                .map(|id| Order {
+                    id,
+                    status: "c".into(),
+                    total: 3.0,
+                    customer_notes: String::new(),
+                    internal_notes: String::new(),
+                })
+                .collect();
+            taken.push(Order {
+                id: created[0].id,
+                ..taken[0].clone()
+            });
+            let err = Order::bulk_create_with_history(
+                &mut *conn,
+                &taken,
+                &ctx,
+                BulkOptions { batch_size: 2 },
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    HistoryError::KeyExists {
+                        model: "Order",
+                        source: diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _
+                        ),
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(row_count(&mut conn), (7, 7));
+
+            // Printed as a chain, the database's words appear once: in the
+            // source, not in our message.
+            let source = std::error::Error::source(&err).expect("the database's error");
+            assert!(std::error::Error::source(source).is_none(), "{source:?}");
+            let ours = err.to_string();
+            let theirs = source.to_string();
+            assert!(!theirs.is_empty() && !ours.contains(&theirs), "{ours} / {theirs}");
         }
 
         #[test]
@@ -248,7 +293,7 @@ macro_rules! write_suite {
             let bulk = std::mem::take(&mut *seen.lock().unwrap());
             assert_eq!(bulk.len(), bulk_create_statements(12, 3), "{bulk:#?}");
 
-            Order::update_with_history(
+            Order::update_where_with_history(
                 &mut *conn,
                 orders::total.lt(6.0),
                 orders::status.eq("low"),
@@ -311,7 +356,7 @@ macro_rules! write_suite {
                                 let low = ((thread + round) % 6) as i32 + 1;
                                 let filter = orders::id.between(low, low + 5);
                                 loop {
-                                    match Order::update_with_history(
+                                    match Order::update_where_with_history(
                                         &mut conn,
                                         filter,
                                         orders::total.eq(orders::total + 1.0),
@@ -424,7 +469,11 @@ macro_rules! write_suite {
             let err =
                 Order::bulk_update_with_history(&mut *conn, &twice, &ctx, BulkOptions::default())
                     .unwrap_err();
-            assert!(matches!(err, HistoryError::Conflict { .. }), "{err:?}");
+            assert!(
+                matches!(err, HistoryError::DuplicateKey { model: "Order" }),
+                "{err:?}"
+            );
+            assert_eq!(row_count(&mut conn), (5, 8));
             let mut ghost = orders[1].clone();
             ghost.id = 999;
             let mut changed = orders[0].clone();
@@ -530,7 +579,35 @@ macro_rules! write_suite {
                 BulkOptions::default(),
             )
             .unwrap_err();
-            assert!(matches!(err, HistoryError::Conflict { .. }), "{err:?}");
+            assert!(
+                matches!(
+                    err,
+                    HistoryError::ContextCount {
+                        model: "Order",
+                        contexts: 2,
+                        rows: 4
+                    }
+                ),
+                "{err:?}"
+            );
+            let err = Order::bulk_update_with_history(
+                &mut *conn,
+                &created,
+                &update_contexts[..3],
+                BulkOptions::default(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    HistoryError::ContextCount {
+                        contexts: 3,
+                        rows: 4,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
             assert_eq!(row_count(&mut conn), (4, 7));
         }
 
@@ -541,7 +618,7 @@ macro_rules! write_suite {
             take_note_log();
             let note = Note::create_with_history(&mut *conn, &NewNote { body: "hello", touched: 0 }, &HistoryContext::new().user(3))
                 .unwrap();
-            Note::update_with_history(&mut *conn, notes::id.eq(note.id), notes::body.eq("edited"), &HistoryContext::new().reason("typo"))
+            Note::update_where_with_history(&mut *conn, notes::id.eq(note.id), notes::body.eq("edited"), &HistoryContext::new().reason("typo"))
                 .unwrap();
             Note::delete_where_with_history(&mut *conn, notes::body.eq("edited"), &HistoryContext::new()).unwrap();
             assert_eq!(
@@ -597,7 +674,7 @@ macro_rules! write_suite {
             note.body = "changed".into();
             note.save_with_history(&mut *conn, &ctx).unwrap();
             // A filter update that changes one row and leaves the other as it was.
-            let touched = Note::update_with_history(
+            let touched = Note::update_where_with_history(
                 &mut *conn,
                 notes::id.eq_any([note.id, other.id]),
                 notes::body.eq("changed"),
@@ -778,11 +855,14 @@ macro_rules! write_suite {
                 ),
                 "{err:?}"
             );
+            // The database's "no such table" is the source, printed once.
+            let source = std::error::Error::source(&err).expect("the database's error");
+            assert!(!err.to_string().contains(&source.to_string()), "{err}");
             let mut changed = order.clone();
             changed.status = "changed".into();
             assert!(changed.save_with_history(&mut *conn, &ctx).is_err());
             assert!(order.delete_with_history(&mut *conn, &ctx).is_err());
-            assert!(Order::update_with_history(
+            assert!(Order::update_where_with_history(
                 &mut *conn,
                 orders::id.eq(order.id),
                 orders::status.eq("x"),

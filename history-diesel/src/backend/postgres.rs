@@ -68,9 +68,10 @@ where
                             other => other,
                         })?;
                 if inserted.len() != count {
-                    return Err(HistoryError::Conflict {
+                    return Err(HistoryError::ReadBack {
                         model: spec.model,
-                        detail: format!("inserted {count} rows, read back {}", inserted.len()),
+                        written: count,
+                        read: inserted.len(),
                     });
                 }
                 let ids: Vec<M::Id> = inserted.iter().map(M::history_key).collect();

@@ -93,12 +93,10 @@ where
             for (values, count) in batch {
                 let inserted = DB::insert_returning(exec, values, count).await?;
                 if inserted.len() != count {
-                    return Err(HistoryError::Conflict {
+                    return Err(HistoryError::ReadBack {
                         model: spec.model,
-                        detail: format!(
-                            "inserted {count} rows but found {} by their keys",
-                            inserted.len()
-                        ),
+                        written: count,
+                        read: inserted.len(),
                     });
                 }
                 models.extend(inserted);
@@ -384,15 +382,17 @@ pub(crate) fn missing_history_table(
     }
 }
 
-/// A unique violation while inserting is a conflict of the input.
+/// A unique violation while inserting is the input conflicting with the
+/// table (or itself): [`HistoryError::KeyExists`], which keeps the
+/// database's error as its source.
 pub(crate) fn conflict(spec: &HistoryTableSpec, err: diesel::result::Error) -> HistoryError {
     match err {
-        diesel::result::Error::DatabaseError(
+        err @ diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
-            info,
-        ) => HistoryError::Conflict {
+            _,
+        ) => HistoryError::KeyExists {
             model: spec.model,
-            detail: info.message().to_owned(),
+            source: err,
         },
         other => HistoryError::Database(other),
     }

@@ -62,7 +62,7 @@ impl<V> Diff<V> {
 }
 
 /// The diff of `newer` against `older`; see
-/// [`RecordNavigation::diff_against`](crate::RecordNavigation::diff_against).
+/// [`DiffRecords::diff_against`](crate::DiffRecords::diff_against).
 pub(crate) fn diff<R: HistoryRecord>(
     newer: &R,
     older: &R,

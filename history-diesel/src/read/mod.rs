@@ -56,7 +56,7 @@ pub type StateQuery<M> = diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTa
 /// # #[derive(Insertable)]
 /// # #[diesel(table_name = orders)]
 /// # pub struct NewOrder<'a> { pub status: &'a str }
-/// use history_diesel::{HistoryContext, ReadHistory, RecordNavigation, WriteWithHistory};
+/// use history_diesel::prelude::*;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let mut conn = SqliteConnection::establish(":memory:")?;
@@ -157,7 +157,8 @@ pub trait ReadHistory: HistoricalRecords {
     /// # #[diesel(table_name = orders)]
     /// # pub struct NewOrder<'a> { pub status: &'a str }
     /// use history_diesel::chrono::{Duration, SubsecRound, Utc};
-    /// use history_diesel::{HistoryContext, HistoryError, ReadHistory, WriteWithHistory};
+    /// use history_diesel::prelude::*;
+    /// use history_diesel::HistoryError;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let mut conn = SqliteConnection::establish(":memory:")?;
@@ -255,7 +256,7 @@ pub trait ReadHistory: HistoricalRecords {
             .collect())
     }
 
-    /// The newest record of the object `id`. [`HistoryError::NotFound`]
+    /// The newest record of the object `id`. [`HistoryError::NoRecords`]
     /// when it has none. One statement.
     fn latest<C>(conn: &mut C, id: &Self::Id) -> Result<Self::Record, HistoryError>
     where
@@ -269,12 +270,12 @@ pub trait ReadHistory: HistoricalRecords {
             None,
             true,
         ))?
-        .ok_or(HistoryError::NotFound {
+        .ok_or(HistoryError::NoRecords {
             model: Self::HISTORY_TABLE.model,
         })
     }
 
-    /// The oldest record of the object `id`. [`HistoryError::NotFound`]
+    /// The oldest record of the object `id`. [`HistoryError::NoRecords`]
     /// when it has none. One statement.
     fn earliest<C>(conn: &mut C, id: &Self::Id) -> Result<Self::Record, HistoryError>
     where
@@ -288,13 +289,13 @@ pub trait ReadHistory: HistoricalRecords {
             None,
             false,
         ))?
-        .ok_or(HistoryError::NotFound {
+        .ok_or(HistoryError::NoRecords {
             model: Self::HISTORY_TABLE.model,
         })
     }
 
     /// The object `id` as its newest record has it.
-    /// [`HistoryError::NotFound`] without records, [`HistoryError::Deleted`]
+    /// [`HistoryError::NoRecords`] without records, [`HistoryError::Deleted`]
     /// when the newest is a deletion. As [`as_of`](Self::as_of) for now.
     fn most_recent<C>(conn: &mut C, id: &Self::Id) -> Result<Self, HistoryError>
     where
@@ -320,11 +321,9 @@ fn alive<R: HistoryRecord>(record: R) -> Result<R, HistoryError> {
     Ok(record)
 }
 
-/// Walks from a record to its neighbours and compares records, for every
-/// generated `Historical<Model>` struct.
-///
-/// A diff's values are the generated `Historical<Model>Value` enum, one
-/// variant per tracked field, so a change can be matched on with its type.
+/// Walks from a record to its neighbours, for every generated
+/// `Historical<Model>` struct. Each step is one statement; comparing two
+/// records is [`DiffRecords`].
 ///
 /// ```
 /// # use diesel::{connection::SimpleConnection, prelude::*};
@@ -336,9 +335,7 @@ fn alive<R: HistoryRecord>(record: R) -> Result<R, HistoryError> {
 /// # #[derive(Insertable)]
 /// # #[diesel(table_name = orders)]
 /// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
-/// use history_diesel::{
-///     DiffOptions, HistoryContext, HistoryError, ReadHistory, RecordNavigation, WriteWithHistory,
-/// };
+/// use history_diesel::prelude::*;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let mut conn = SqliteConnection::establish(":memory:")?;
@@ -355,15 +352,6 @@ fn alive<R: HistoryRecord>(record: R) -> Result<R, HistoryError> {
 /// let first = latest.prev_record(&mut conn)?.expect("the creation");
 /// assert!(first.prev_record(&mut conn)?.is_none());
 /// assert_eq!(first.next_record(&mut conn)?.map(|r| r.history_id), Some(latest.history_id));
-///
-/// let diff = latest.diff_against(&first)?;
-/// assert_eq!(diff.changed_fields(), ["status", "total"]);
-/// assert_eq!(diff.changes[1].new, HistoricalOrderValue::Total(12.5));
-///
-/// let only_total = latest.diff_against_with(&first, &DiffOptions::new().include(&["total"]))?;
-/// assert_eq!(only_total.changed_fields(), ["total"]);
-/// let unknown = latest.diff_against_with(&first, &DiffOptions::new().exclude(&["colour"]));
-/// assert!(matches!(unknown, Err(HistoryError::UnknownField { .. })));
 /// # Ok(())
 /// # }
 /// ```
@@ -387,7 +375,54 @@ pub trait RecordNavigation: HistoryRecord {
     {
         neighbour(self, conn, false)
     }
+}
 
+impl<R: HistoryRecord> RecordNavigation for R {}
+
+/// Compares two records of a model, for every generated `Historical<Model>`
+/// struct. No statement: the records hold every tracked value.
+///
+/// A diff's values are the generated `Historical<Model>Value` enum, one
+/// variant per tracked field, so a change can be matched on with its type.
+///
+/// ```
+/// # use diesel::{connection::SimpleConnection, prelude::*};
+/// # use history_diesel::{Dialect, HistoricalRecords};
+/// # diesel::table! { orders (id) { id -> Integer, status -> Text, total -> Double } }
+/// # #[derive(Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct Order { pub id: i32, pub status: String, pub total: f64 }
+/// # #[derive(Insertable)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
+/// use history_diesel::prelude::*;
+/// use history_diesel::{DiffOptions, HistoryError};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut conn = SqliteConnection::establish(":memory:")?;
+/// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL, total DOUBLE NOT NULL);")?;
+/// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
+/// let ctx = HistoryContext::new();
+/// let new = NewOrder { status: "new", total: 10.0 };
+/// let mut order = Order::create_with_history(&mut conn, &new, &ctx)?;
+/// order.status = "paid".into();
+/// order.total = 12.5;
+/// order.save_with_history(&mut conn, &ctx)?;
+/// let latest = Order::latest(&mut conn, &order.id)?;
+/// let first = Order::earliest(&mut conn, &order.id)?;
+///
+/// let diff = latest.diff_against(&first)?;
+/// assert_eq!(diff.changed_fields(), ["status", "total"]);
+/// assert_eq!(diff.changes[1].new, HistoricalOrderValue::Total(12.5));
+///
+/// let only_total = latest.diff_against_with(&first, &DiffOptions::new().include(&["total"]))?;
+/// assert_eq!(only_total.changed_fields(), ["total"]);
+/// let unknown = latest.diff_against_with(&first, &DiffOptions::new().exclude(&["colour"]));
+/// assert!(matches!(unknown, Err(HistoryError::UnknownField { .. })));
+/// # Ok(())
+/// # }
+/// ```
+pub trait DiffRecords: HistoryRecord {
     /// What changed from `older` to this record: every tracked field whose
     /// value differs, sorted by name. No statement.
     fn diff_against(&self, older: &Self) -> Result<Diff<Self::Value>, HistoryError> {
@@ -406,7 +441,7 @@ pub trait RecordNavigation: HistoryRecord {
     }
 }
 
-impl<R: HistoryRecord> RecordNavigation for R {}
+impl<R: HistoryRecord> DiffRecords for R {}
 
 /// The record of the same object just before (`newest_first`) or after `record`.
 fn neighbour<R, C>(record: &R, conn: &mut C, newest_first: bool) -> Result<Option<R>, HistoryError>

@@ -75,7 +75,8 @@ impl Default for BulkOptions {
 /// # #[derive(Insertable)]
 /// # #[diesel(table_name = orders)]
 /// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
-/// use history_diesel::{BulkOptions, HistoryContext, HistoryError, HistoryType, WriteWithHistory};
+/// use history_diesel::prelude::*;
+/// use history_diesel::{BulkOptions, HistoryError, HistoryType};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let mut conn = SqliteConnection::establish(":memory:")?;
@@ -87,7 +88,7 @@ impl Default for BulkOptions {
 ///
 /// // An update by filter records every row it touched, with the values the
 /// // database computed.
-/// let touched = Order::update_with_history(
+/// let touched = Order::update_where_with_history(
 ///     &mut conn,
 ///     orders::status.eq("new"),
 ///     orders::total.eq(orders::total * 2.0),
@@ -135,7 +136,9 @@ pub trait WriteWithHistory: HistoricalRecords {
 
     /// Inserts many rows, `batch_size` per statement, and records a `+` for
     /// each; all in one transaction. A key that repeats or already exists
-    /// fails the whole call with [`HistoryError::Conflict`].
+    /// fails the whole call with [`HistoryError::KeyExists`], per-row
+    /// contexts that are not one per row with [`HistoryError::ContextCount`]
+    /// (before any statement); either way nothing is written.
     ///
     /// On MySQL the rows of one statement either all bind their keys or all
     /// leave them to `AUTO_INCREMENT`, whose values one statement takes in
@@ -173,9 +176,11 @@ pub trait WriteWithHistory: HistoricalRecords {
     /// Writes many existing rows whole, `batch_size` per statement, and
     /// records a `~` for each; all in one transaction. Each batch is one
     /// multi-row upsert of rows that are locked and checked to exist first,
-    /// with every field of the model (tracked or not). A key given twice is a
-    /// [`HistoryError::Conflict`], a missing row [`HistoryError::NotFound`];
-    /// either way nothing is written. Returns the number of rows.
+    /// with every field of the model (tracked or not). A key given twice is
+    /// [`HistoryError::DuplicateKey`] and contexts that are not one per row
+    /// [`HistoryError::ContextCount`] (both before any statement), a missing
+    /// row [`HistoryError::NotFound`]; either way nothing is written.
+    /// Returns the number of rows.
     fn bulk_update_with_history<C, R>(
         conn: &mut C,
         rows: &[Self],
@@ -193,9 +198,8 @@ pub trait WriteWithHistory: HistoricalRecords {
         let now = Utc::now();
         let mut keys = std::collections::HashSet::with_capacity(rows.len());
         if !rows.iter().all(|row| keys.insert(row.history_key())) {
-            return Err(HistoryError::Conflict {
+            return Err(HistoryError::DuplicateKey {
                 model: Self::HISTORY_TABLE.model,
-                detail: "the same key appears twice in the input".to_owned(),
             });
         }
         // The upsert binds every field of the model.
@@ -270,8 +274,11 @@ pub trait WriteWithHistory: HistoricalRecords {
     /// for each, with the values after the update. Returns how many rows
     /// changed. Rows are captured by the statement that changes them (or
     /// locked first, on MySQL), so concurrent writers neither hide a row nor
-    /// get one recorded twice.
-    fn update_with_history<C, W, V>(
+    /// get one recorded twice. The filter's counterpart of
+    /// [`save_with_history`](Self::save_with_history), as
+    /// [`delete_where_with_history`](Self::delete_where_with_history) is of
+    /// [`delete_with_history`](Self::delete_with_history).
+    fn update_where_with_history<C, W, V>(
         conn: &mut C,
         filter: W,
         changes: V,
@@ -332,7 +339,7 @@ pub trait WriteWithHistory: HistoricalRecords {
 
     /// As [`restore_with_history`](Self::restore_with_history), but only
     /// when `latest` is still the object's newest record: a write since
-    /// then fails with [`HistoryError::Conflict`] and nothing is written.
+    /// then fails with [`HistoryError::Stale`] and nothing is written.
     /// One statement more.
     fn restore_unless_changed<C>(
         conn: &mut C,
@@ -354,9 +361,9 @@ pub trait WriteWithHistory: HistoricalRecords {
     }
 
     /// Sets the change reason of the object's newest record, after the fact.
-    /// [`HistoryError::NotFound`] without records,
-    /// [`HistoryError::ReasonTooLong`] over the column's limit. Two
-    /// statements, in a transaction.
+    /// [`HistoryError::NoRecords`] without records,
+    /// [`HistoryError::ReasonTooLong`] over the column's limit (before any
+    /// statement). Two statements, in a transaction.
     fn update_change_reason<C>(
         conn: &mut C,
         id: &Self::Id,
@@ -383,9 +390,10 @@ fn check_context_count(
     rows: usize,
 ) -> Result<(), HistoryError> {
     match contexts {
-        Some(count) if count != rows => Err(HistoryError::Conflict {
+        Some(contexts) if contexts != rows => Err(HistoryError::ContextCount {
             model,
-            detail: format!("{count} history contexts for {rows} rows"),
+            contexts,
+            rows,
         }),
         _ => Ok(()),
     }

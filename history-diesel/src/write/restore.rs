@@ -34,10 +34,7 @@ where
         if let Some(expected) = expected_latest {
             let latest = DB::one_record(exec, &id, None, None, true).await?;
             if latest.as_ref().map(HistoryRecord::history_id) != Some(expected.history_id()) {
-                return Err(HistoryError::Conflict {
-                    model: spec.model,
-                    detail: "the object changed since the given record".to_owned(),
-                });
+                return Err(HistoryError::Stale { model: spec.model });
             }
         }
         let model = record.to_model(live.as_ref());
@@ -67,7 +64,7 @@ where
     atomic(exec, async |exec: &mut E| {
         let latest = <E::Backend as ModelStatements<M>>::one_record(exec, id, None, None, true)
             .await?
-            .ok_or(HistoryError::NotFound {
+            .ok_or(HistoryError::NoRecords {
                 model: M::HISTORY_TABLE.model,
             })?;
         <E::Backend as ModelStatements<M>>::set_reason(
