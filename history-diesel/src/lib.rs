@@ -95,8 +95,8 @@ pub use history_core::{
 pub use migration::write_migration;
 pub use model::{HistoryIdOf, HistoryKeySqlType, KeySqlType, UserIdOf};
 pub use read::{
-    AllHistoryQuery, Diff, DiffOptions, DiffRecords, FieldChange, HistoryQuery, NewestFirst, ObjectIs,
-    ReadHistory, RecordNavigation, StateAt, StateQuery,
+    AllHistoryQuery, Diff, DiffOptions, DiffRecords, FieldChange, HistoryQuery, NewestFirst,
+    ObjectIs, ReadHistory, RecordNavigation, StateAt, StateQuery,
 };
 pub use write::{BulkOptions, WriteWithHistory};
 

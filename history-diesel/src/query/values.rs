@@ -10,8 +10,8 @@
 use std::marker::PhantomData;
 
 use diesel::insertable::InsertValues;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sqlite::Sqlite;
+use diesel::query_builder::{AstPass, QueryBuilder, QueryFragment, QueryId};
+use diesel::sqlite::{Sqlite, SqliteQueryBuilder};
 use diesel::{QueryResult, Table};
 
 /// The column list of one row's insert values, as a node.
@@ -24,9 +24,12 @@ impl<V: InsertValues<Sqlite, T>, T: Table> ColumnNames<'_, V, T> {
         if values.is_noop(&Sqlite).unwrap_or(true) {
             return None;
         }
-        Some(
-            diesel::debug_query::<Sqlite, _>(&ColumnNames::<V, T>(values, PhantomData)).to_string(),
-        )
+        // Rendered without binds: only the column list is compared.
+        let mut sql = SqliteQueryBuilder::new();
+        ColumnNames::<V, T>(values, PhantomData)
+            .to_sql(&mut sql, &Sqlite)
+            .ok()?;
+        Some(sql.finish())
     }
 }
 

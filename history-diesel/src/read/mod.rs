@@ -40,11 +40,13 @@ pub type StateQuery<M> = diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTa
 /// has one answer. Times are inclusive and kept to the microsecond.
 ///
 /// Statements per call: `history`, `all_history`, `state_as_of` and
-/// `latest_records_as_of` build one query you run; `record_as_of`, `latest`,
-/// `earliest` and `update_change_reason`'s lookup are one each. Reads that
+/// `latest_records_as_of` build one query you run; `record_as_of`, `latest`
+/// and `earliest` are one each. Reads that
 /// return models (`as_of`, `most_recent`, `all_as_of`,
 /// `models_from_records`) add one read of the live rows per 1000 keys when
-/// the model leaves fields out of history, to fill those fields.
+/// the model leaves fields out of history, to fill those fields. Restoring
+/// a record and changing its reason are writes, on
+/// [`WriteWithHistory`](crate::WriteWithHistory).
 ///
 /// ```
 /// # use diesel::{connection::SimpleConnection, prelude::*};
