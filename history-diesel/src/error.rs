@@ -138,7 +138,7 @@ pub enum HistoryError {
         /// What the database said.
         source: diesel::result::Error,
     },
-    /// [`restore_unless_changed`](crate::ReadHistory::restore_unless_changed):
+    /// [`restore_unless_changed`](crate::WriteWithHistory::restore_unless_changed):
     /// the object has a newer record than the one given, so someone wrote
     /// it since. The transaction was rolled back: nothing was written.
     Stale {

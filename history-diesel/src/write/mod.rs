@@ -40,7 +40,7 @@ impl Default for BulkOptions {
 /// Each call is atomic (one statement, or one transaction; a savepoint inside
 /// yours): the data write and its history are kept together or not at all.
 ///
-/// What each backend costs, per call (`k` = key chunks of [`KEY_CHUNK`]
+/// What each backend costs, per call (`k` = key chunks of [`KEY_CHUNK`](crate::KEY_CHUNK)
 /// rows; `b` = batches; round trips on PostgreSQL and MySQL):
 ///
 /// | write | PostgreSQL | SQLite | MySQL |
