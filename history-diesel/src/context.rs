@@ -2,6 +2,9 @@
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -9,11 +12,22 @@ use crate::error::HistoryError;
 use crate::{ChangeReasonColumn, Dialect, HistoryTableSpec};
 
 /// The acting user, the change reason and, for imports, the history date of
-/// a write. Passed explicitly to every write with history.
+/// a write, and where the change came from (client address, user agent and
+/// request id, kept by models with `#[history(request_info)]`). Passed
+/// explicitly to every write with history.
 ///
-/// A web application can also set a default for the current thread with
-/// [`HistoryContext::scope`] (in middleware, say); an explicit value always
-/// wins over the scoped one, field by field.
+/// Code deep in a call stack can also find a default in scope:
+/// [`HistoryContext::scope`] sets one for the current thread while a closure
+/// runs, and, with the `async` feature, [`HistoryContext::scope_async`] sets
+/// one for a future, wherever the runtime polls it. The rule:
+/// - an explicit value always wins over a scoped one, field by field;
+/// - of the scopes, the innermost one is used, whichever its kind (a
+///   thread's scope entered while a task's scope is active is inside it, and
+///   the reverse);
+/// - a scope never reaches another thread or task: a closure given to
+///   `spawn_blocking` or to a pool's `interact`, and a spawned task, see
+///   neither kind. Move the context into them and pass it explicitly (or
+///   open a scope there).
 ///
 /// ```
 /// use history_diesel::HistoryContext;
@@ -27,6 +41,9 @@ pub struct HistoryContext<U = i64> {
     user: Option<U>,
     reason: Option<String>,
     date: Option<DateTime<Utc>>,
+    client_ip: Option<IpAddr>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
     require_user: bool,
     skip_history: bool,
 }
@@ -37,6 +54,9 @@ impl<U> Default for HistoryContext<U> {
             user: None,
             reason: None,
             date: None,
+            client_ip: None,
+            user_agent: None,
+            request_id: None,
             require_user: false,
             skip_history: false,
         }
@@ -78,6 +98,34 @@ impl<U> HistoryContext<U> {
         self
     }
 
+    /// The address of the client the change came from.
+    pub fn client_ip(mut self, ip: IpAddr) -> Self {
+        self.client_ip = Some(ip);
+        self
+    }
+
+    /// The client's `User-Agent`, cut to
+    /// [`USER_AGENT_MAX_CHARS`](crate::columns::USER_AGENT_MAX_CHARS)
+    /// characters: it is client input, and a write must not fail on it.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(truncated(
+            user_agent.into(),
+            crate::columns::USER_AGENT_MAX_CHARS,
+        ));
+        self
+    }
+
+    /// The id of the request that made the change, cut to
+    /// [`REQUEST_ID_MAX_CHARS`](crate::columns::REQUEST_ID_MAX_CHARS)
+    /// characters.
+    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(truncated(
+            request_id.into(),
+            crate::columns::REQUEST_ID_MAX_CHARS,
+        ));
+        self
+    }
+
     /// Refuse to write when no user is given or in scope
     /// ([`HistoryError::UserRequired`]); without it a missing user is NULL.
     pub fn require_user(mut self) -> Self {
@@ -105,20 +153,94 @@ impl<U> HistoryContext<U> {
     pub fn get_date(&self) -> Option<DateTime<Utc>> {
         self.date
     }
+
+    /// The explicit client address.
+    pub fn get_client_ip(&self) -> Option<IpAddr> {
+        self.client_ip
+    }
+
+    /// The explicit user agent.
+    pub fn get_user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// The explicit request id.
+    pub fn get_request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// This context's empty fields filled from `outer`'s.
+    fn or(&self, outer: HistoryContext<U>) -> HistoryContext<U>
+    where
+        U: Clone,
+    {
+        HistoryContext {
+            user: self.user.clone().or(outer.user),
+            reason: self.reason.clone().or(outer.reason),
+            date: self.date.or(outer.date),
+            client_ip: self.client_ip.or(outer.client_ip),
+            user_agent: self.user_agent.clone().or(outer.user_agent),
+            request_id: self.request_id.clone().or(outer.request_id),
+            require_user: self.require_user || outer.require_user,
+            skip_history: self.skip_history || outer.skip_history,
+        }
+    }
 }
 
-/// A scoped context and the name of its user id type, for the error when a
-/// write expects another.
+/// `text` cut to at most `max` characters, on a character boundary.
+fn truncated(mut text: String, max: usize) -> String {
+    if let Some((end, _)) = text.char_indices().nth(max) {
+        text.truncate(end);
+    }
+    text
+}
+
+/// A scoped context, the name of its user id type (for the error when a
+/// write expects another), and when it was entered.
+#[derive(Clone)]
 struct Scoped {
-    context: Box<dyn Any>,
+    context: Arc<dyn Any + Send + Sync>,
     user_type: &'static str,
+    /// Scopes are numbered as they are entered, process-wide: of a thread's
+    /// and a task's scope that are both active, the later one is inside the
+    /// other (a thread's scope cannot outlive the poll it was entered in, nor
+    /// a task's the poll of its caller).
+    entered: u64,
+}
+
+impl Scoped {
+    fn new<U: Clone + Send + Sync + 'static>(context: HistoryContext<U>) -> Self {
+        static ENTERED: AtomicU64 = AtomicU64::new(0);
+        Scoped {
+            context: Arc::new(context),
+            user_type: std::any::type_name::<U>(),
+            entered: ENTERED.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 thread_local! {
     static SCOPED: RefCell<Vec<Scoped>> = const { RefCell::new(Vec::new()) };
 }
 
-impl<U: Clone + 'static> HistoryContext<U> {
+#[cfg(feature = "async")]
+tokio::task_local! {
+    static TASK_SCOPED: Scoped;
+}
+
+/// The innermost active scope, of either kind.
+fn innermost_scope() -> Option<Scoped> {
+    let innermost = SCOPED.with(|stack| stack.borrow().last().cloned());
+    #[cfg(feature = "async")]
+    let innermost = match (innermost, TASK_SCOPED.try_with(Scoped::clone).ok()) {
+        (Some(thread), Some(task)) if task.entered > thread.entered => Some(task),
+        (Some(thread), _) => Some(thread),
+        (None, task) => task,
+    };
+    innermost
+}
+
+impl<U: Clone + Send + Sync + 'static> HistoryContext<U> {
     /// Runs `f` with this context as the thread's default for every write
     /// whose explicit context leaves a field empty. Scopes nest; the inner one
     /// wins. Name the user id type (`HistoryContext::<i64>::new()`): a write
@@ -140,36 +262,53 @@ impl<U: Clone + 'static> HistoryContext<U> {
                 SCOPED.with(|stack| stack.borrow_mut().pop());
             }
         }
-        SCOPED.with(|stack| {
-            stack.borrow_mut().push(Scoped {
-                context: Box::new(self),
-                user_type: std::any::type_name::<U>(),
-            })
-        });
+        SCOPED.with(|stack| stack.borrow_mut().push(Scoped::new(self)));
         let _pop = Pop;
         f()
+    }
+
+    /// Runs `future` with this context as its default for every write whose
+    /// explicit context leaves a field empty, on whichever thread the runtime
+    /// polls it (a `tokio` task-local). Scopes nest; the inner one wins, and
+    /// the scope ends with the future, whether it completes, fails, panics or
+    /// is dropped. Tasks it spawns, and closures it sends to
+    /// `spawn_blocking`, do not inherit it.
+    ///
+    /// ```
+    /// use history_diesel::HistoryContext;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let seen = HistoryContext::<i64>::new()
+    ///     .user(1)
+    ///     .scope_async(async {
+    ///         tokio::task::yield_now().await;
+    ///         HistoryContext::<i64>::new().resolved_user()
+    ///     })
+    ///     .await;
+    /// assert_eq!(seen, Some(1));
+    /// // Outside the future, the scope is gone.
+    /// assert_eq!(HistoryContext::<i64>::new().resolved_user(), None);
+    /// # }
+    /// ```
+    #[cfg(feature = "async")]
+    pub fn scope_async<F: std::future::Future>(
+        self,
+        future: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        TASK_SCOPED.scope(Scoped::new(self), future)
     }
 
     /// This context with empty fields filled from the innermost scope; the
     /// scope's user id type when it is not `U`.
     fn try_resolved(&self) -> Result<HistoryContext<U>, &'static str> {
-        let scoped = SCOPED.with(|stack| match stack.borrow().last() {
-            None => Ok(None),
-            Some(top) => match top.context.downcast_ref::<HistoryContext<U>>() {
-                Some(context) => Ok(Some(context.clone())),
-                None => Err(top.user_type),
-            },
-        })?;
-        let Some(scoped) = scoped else {
+        let Some(scoped) = innermost_scope() else {
             return Ok(self.clone());
         };
-        Ok(HistoryContext {
-            user: self.user.clone().or(scoped.user),
-            reason: self.reason.clone().or(scoped.reason),
-            date: self.date.or(scoped.date),
-            require_user: self.require_user || scoped.require_user,
-            skip_history: self.skip_history || scoped.skip_history,
-        })
+        match scoped.context.downcast_ref::<HistoryContext<U>>() {
+            Some(outer) => Ok(self.or(outer.clone())),
+            None => Err(scoped.user_type),
+        }
     }
 
     /// This context with empty fields filled from the innermost scope (a
@@ -224,6 +363,9 @@ impl<U: Clone + 'static> HistoryContext<U> {
             explicit: ctx.date.is_some(),
             user: ctx.user,
             reason: ctx.reason,
+            client_ip: ctx.client_ip,
+            user_agent: ctx.user_agent,
+            request_id: ctx.request_id,
         }))
     }
 }
@@ -275,6 +417,10 @@ pub struct HistoryMeta<U> {
     pub(crate) explicit: bool,
     pub(crate) user: Option<U>,
     pub(crate) reason: Option<String>,
+    /// Where the change came from, for models with `#[history(request_info)]`.
+    pub(crate) client_ip: Option<IpAddr>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 /// The history context of each row of a bulk write: one [`HistoryContext`]
@@ -331,7 +477,7 @@ impl<U> RowContexts<U> for Vec<HistoryContext<U>> {
     }
 }
 
-impl<U: Clone + 'static> HistoryContext<U> {
+impl<U: Clone + Send + Sync + 'static> HistoryContext<U> {
     /// The metadata of rows `offset..offset + count` of a bulk write: one
     /// entry when the contexts are uniform, else one per row.
     pub(crate) fn metas_for<R: RowContexts<U> + ?Sized>(
