@@ -63,6 +63,8 @@
 #[allow(unused_extern_crates)]
 extern crate self as history_diesel;
 
+#[cfg(feature = "async")]
+pub mod asynchronous;
 mod backend;
 mod context;
 mod dialect;
@@ -79,7 +81,7 @@ mod write;
 pub mod __private;
 
 #[doc(hidden)]
-pub use backend::ModelStatements;
+pub use backend::{InsertBatches, ModelStatements};
 pub use backend::{InsertRows, ReadBackend, WriteBackend, KEY_CHUNK};
 pub use context::{HistoryContext, RowContexts};
 pub use dialect::HistoryBackend;
@@ -95,8 +97,8 @@ pub use history_core::{
 pub use migration::write_migration;
 pub use model::{HistoryIdOf, HistoryKeySqlType, KeySqlType, UserIdOf};
 pub use read::{
-    AllHistoryQuery, Diff, DiffOptions, DiffRecords, FieldChange, HistoryQuery, NewestFirst,
-    ObjectIs, ReadHistory, RecordNavigation, StateAt, StateQuery,
+    AllHistoryQuery, Diff, DiffOptions, DiffRecords, FieldChange, HistoryQueries, HistoryQuery,
+    NewestFirst, ObjectIs, ReadHistory, RecordNavigation, StateAt, StateQuery,
 };
 pub use write::{BulkOptions, WriteWithHistory};
 
@@ -106,8 +108,8 @@ pub use write::{BulkOptions, WriteWithHistory};
 /// every write takes. Nothing here clashes with Diesel's prelude.
 pub mod prelude {
     pub use crate::{
-        DiffRecords, HistoricalRecords, HistoryContext, ReadHistory, RecordNavigation,
-        WriteWithHistory,
+        DiffRecords, HistoricalRecords, HistoryContext, HistoryQueries, ReadHistory,
+        RecordNavigation, WriteWithHistory,
     };
 }
 

@@ -3,6 +3,7 @@
 //! suites run with the `postgres` and `mysql` features against real servers
 //! (`PG_DATABASE_URL`, `MYSQL_DATABASE_URL`; see `.ci/run`).
 
+mod asynchronous;
 mod atomicity;
 mod hygiene;
 mod limits;

@@ -29,6 +29,27 @@ fn connect() -> Conn {
     })
 }
 
+type SyncConn = MysqlConnection;
+type AsyncConn = diesel_async::AsyncMysqlConnection;
+
+/// A connection of its own, without the server lock; the tables are those
+/// the last test left (`connect` drops them).
+fn raw_connect() -> MysqlConnection {
+    MysqlConnection::establish(&database_url()).unwrap()
+}
+
+/// An async connection on a database without tables.
+async fn connect_async() -> AsyncConn {
+    use diesel_async::AsyncConnection;
+    drop_all_tables(&mut raw_connect());
+    let url = database_url();
+    AsyncConn::establish(&url)
+        .await
+        .unwrap_or_else(|err| panic!("MySQL at {url} is required for this suite: {err}"))
+}
+
+crate::asynchronous::async_suite!();
+
 fn database_url() -> String {
     std::env::var("MYSQL_DATABASE_URL")
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/history_test".to_owned())

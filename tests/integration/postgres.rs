@@ -20,15 +20,38 @@ const DIALECT: Dialect = Dialect::Postgres;
 static SERVER: Mutex<()> = Mutex::new(());
 
 fn connect() -> Conn {
-    TestConn::locked(&SERVER, || {
-        let url = std::env::var("PG_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/history_test".to_owned());
-        let mut conn = PgConnection::establish(&url)
-            .unwrap_or_else(|err| panic!("PostgreSQL at {url} is required for this suite: {err}"));
-        conn.begin_test_transaction().unwrap();
-        conn
-    })
+    TestConn::locked(&SERVER, raw_connect)
 }
+
+fn database_url() -> String {
+    std::env::var("PG_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/history_test".to_owned())
+}
+
+/// A connection in a test transaction of its own, without the server lock.
+fn raw_connect() -> PgConnection {
+    let url = database_url();
+    let mut conn = PgConnection::establish(&url)
+        .unwrap_or_else(|err| panic!("PostgreSQL at {url} is required for this suite: {err}"));
+    conn.begin_test_transaction().unwrap();
+    conn
+}
+
+type SyncConn = PgConnection;
+type AsyncConn = diesel_async::AsyncPgConnection;
+
+/// An async connection in a test transaction of its own.
+async fn connect_async() -> AsyncConn {
+    use diesel_async::AsyncConnection;
+    let url = database_url();
+    let mut conn = AsyncConn::establish(&url)
+        .await
+        .unwrap_or_else(|err| panic!("PostgreSQL at {url} is required for this suite: {err}"));
+    conn.begin_test_transaction().await.unwrap();
+    conn
+}
+
+crate::asynchronous::async_suite!();
 
 const SOURCE_DDL: &str = r#"
 CREATE TABLE orders (

@@ -6,7 +6,7 @@
 macro_rules! read_suite {
     () => {
         use history_diesel::{
-            DiffOptions, DiffRecords, FieldChange, ReadHistory, RecordNavigation,
+            DiffOptions, DiffRecords, FieldChange, HistoryQueries, ReadHistory, RecordNavigation,
         };
 
         /// A context that writes at a fixed instant.

@@ -12,8 +12,27 @@ type Conn = TestConn<SqliteConnection>;
 const DIALECT: Dialect = Dialect::Sqlite;
 
 fn connect() -> Conn {
-    TestConn::unlocked(SqliteConnection::establish(":memory:").expect("in-memory SQLite"))
+    TestConn::unlocked(raw_connect())
 }
+
+type SyncConn = SqliteConnection;
+type AsyncConn = diesel_async::sync_connection_wrapper::SyncConnectionWrapper<SqliteConnection>;
+
+/// A fresh in-memory database.
+fn raw_connect() -> SqliteConnection {
+    SqliteConnection::establish(":memory:").expect("in-memory SQLite")
+}
+
+/// A fresh in-memory database behind diesel-async's wrapper, which runs
+/// each statement on tokio's blocking pool.
+async fn connect_async() -> AsyncConn {
+    use diesel_async::AsyncConnection;
+    AsyncConn::establish(":memory:")
+        .await
+        .expect("in-memory SQLite")
+}
+
+crate::asynchronous::async_suite!();
 
 const SOURCE_DDL: &str = r#"
 CREATE TABLE orders (

@@ -62,22 +62,22 @@ pub trait WriteBackend<M: HistoricalRecords>: ModelStatements<M> {
         shared::create_then_record::<M, Self, E, V>(exec, batches, &metas).await
     }
 
-    /// Inserts `rows`, `batch` rows per statement, and records a `+` for each.
+    /// Inserts the rows of `statements`, `batch` rows per statement, and
+    /// records a `+` for each.
     #[doc(hidden)]
-    async fn bulk_create<'r, E, N, R>(
+    async fn bulk_create<E, S, R>(
         exec: &mut E,
-        rows: &'r [N],
+        statements: S,
         batch: usize,
         contexts: &R,
         now: DateTime<Utc>,
     ) -> Result<Vec<M>, HistoryError>
     where
         E: Executor<Backend = Self>,
-        N: InsertRows<'r, M, Self>,
+        S: InsertBatches<Values: QueryFragment<Self>>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
-        let batches = rows.chunks(batch).map(N::statements).collect();
-        Self::create(exec, batches, contexts, now).await
+        Self::create(exec, statements.batches(batch, batch), contexts, now).await
     }
 
     /// Inserts one statement's `count` rows and reads them back as stored:
@@ -212,6 +212,55 @@ pub trait InsertRows<'r, M: HistoricalRecords, DB: diesel::backend::Backend>: Si
     type Values: QueryFragment<DB>;
     /// The statements inserting `rows`, each with its number of rows.
     fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)>;
+}
+
+/// The insert statements of a bulk create's rows, each with its row count:
+/// `statements(batch, per_statement)` cuts the rows into batches of `batch`
+/// (one history statement each) and each batch into statements of at most
+/// `per_statement` rows (fewer where [`InsertRows`] splits them).
+///
+/// A sequence takes this function rather than the rows themselves: its state
+/// then holds the statements' own types, never a projection through the
+/// user's `Insertable` impl, whose lifetimes the compiler cannot prove `Send`
+/// for in an async state machine (rust-lang/rust#110338).
+///
+/// The values' type is this trait's own (not a second parameter beside the
+/// function's) for the same reason: the compiler then reads it off the
+/// function's signature rather than relating two types' lifetimes.
+pub trait InsertBatches {
+    /// The `VALUES` of one statement.
+    type Values;
+    /// The statements of batches of `batch` rows, at most `per_statement` rows each.
+    fn batches(&self, batch: usize, per_statement: usize) -> Vec<Vec<(Self::Values, usize)>>;
+}
+
+impl<V, S: Fn(usize, usize) -> Vec<Vec<(V, usize)>>> InsertBatches for S {
+    type Values = V;
+
+    fn batches(&self, batch: usize, per_statement: usize) -> Vec<Vec<(V, usize)>> {
+        self(batch, per_statement)
+    }
+}
+
+/// The [`InsertBatches`] of `rows`.
+pub(crate) fn insert_batches<'r, M, DB, N>(
+    rows: &'r [N],
+) -> impl Fn(usize, usize) -> Vec<Vec<(N::Values, usize)>> + 'r
+where
+    M: HistoricalRecords,
+    DB: diesel::backend::Backend,
+    N: InsertRows<'r, M, DB>,
+{
+    move |batch, per_statement| {
+        rows.chunks(batch.max(1))
+            .map(|chunk| {
+                chunk
+                    .chunks(per_statement.max(1))
+                    .flat_map(N::statements)
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 /// Diesel's own multi-row `VALUES` for a backend that has `DEFAULT`: one

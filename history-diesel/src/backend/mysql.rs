@@ -24,7 +24,7 @@ use diesel::{QueryResult, SelectableHelper};
 
 use super::shared;
 use super::statements::SelectionSqlType;
-use super::{InsertRows, ModelStatements, WriteBackend, KEY_CHUNK};
+use super::{InsertBatches, ModelStatements, WriteBackend, KEY_CHUNK};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{atomic, Executor};
@@ -56,27 +56,22 @@ where
     /// Under `innodb_autoinc_lock_mode = 2` a multi-row insert of generated
     /// keys is refused before anything is written ([`NOT_CONSECUTIVE`]),
     /// and the rows are inserted again one per statement.
-    async fn bulk_create<'r, E, N, R>(
+    async fn bulk_create<E, S, R>(
         exec: &mut E,
-        rows: &'r [N],
+        statements: S,
         batch: usize,
         contexts: &R,
         now: DateTime<Utc>,
     ) -> Result<Vec<M>, HistoryError>
     where
         E: Executor<Backend = Self>,
-        N: InsertRows<'r, M, Self>,
+        S: InsertBatches<Values: QueryFragment<Self>>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
-        let batches = rows.chunks(batch).map(N::statements).collect();
-        match Self::create(exec, batches, contexts, now).await {
+        match Self::create(exec, statements.batches(batch, batch), contexts, now).await {
             // Refused before anything was written, and rolled back whole.
             Err(err) if batch > 1 && is_not_consecutive(&err) => {
-                let one_per_statement = rows
-                    .chunks(batch)
-                    .map(|chunk| chunk.chunks(1).flat_map(N::statements).collect())
-                    .collect();
-                Self::create(exec, one_per_statement, contexts, now).await
+                Self::create(exec, statements.batches(batch, 1), contexts, now).await
             }
             other => other,
         }

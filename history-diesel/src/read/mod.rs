@@ -4,8 +4,8 @@
 //! ([`WriteWithHistory`](crate::WriteWithHistory)).
 
 mod diff;
+pub(crate) mod plan;
 
-use std::collections::HashMap;
 use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
@@ -13,24 +13,84 @@ use diesel::connection::LoadConnection;
 use diesel::query_dsl::methods::{FilterDsl, OrderDsl};
 
 pub use self::diff::{Diff, DiffOptions, FieldChange};
-use crate::backend::{ModelStatements, ReadBackend};
+use crate::backend::ReadBackend;
 use crate::exec::{block, Blocking};
 pub use crate::query::{NewestFirst, ObjectIs, StateAt};
-use crate::{HistoricalRecords, HistoryError, HistoryRecord, HistoryType};
+use crate::{HistoricalRecords, HistoryError, HistoryRecord};
 
-/// [`ReadHistory::history`]: one object's records, newest first.
+/// [`HistoryQueries::history`]: one object's records, newest first.
 pub type HistoryQuery<M> = diesel::dsl::Order<
     diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTable, ObjectIs<M>>,
     NewestFirst<M>,
 >;
 
-/// [`ReadHistory::all_history`]: every record of a model, newest first.
+/// [`HistoryQueries::all_history`]: every record of a model, newest first.
 pub type AllHistoryQuery<M> =
     diesel::dsl::Order<<M as HistoricalRecords>::HistoryTable, NewestFirst<M>>;
 
-/// [`ReadHistory::state_as_of`] and [`ReadHistory::latest_records_as_of`]:
+/// [`HistoryQueries::state_as_of`] and [`HistoryQueries::latest_records_as_of`]:
 /// the latest record of each object at a time.
 pub type StateQuery<M> = diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTable, StateAt<M>>;
+
+/// The history of a model as Diesel queries, for every model with
+/// `#[derive(HistoricalRecords)]`: no connection, no statement until you run
+/// one (with `diesel::RunQueryDsl` or `diesel_async::RunQueryDsl`), so the
+/// synchronous and the asynchronous preludes share it.
+pub trait HistoryQueries: HistoricalRecords {
+    /// This object's records, newest first: a Diesel query to filter,
+    /// paginate and load (`.load::<HistoricalOrder>(&mut conn)`).
+    fn history(&self) -> HistoryQuery<Self>
+    where
+        Self::HistoryTable: FilterDsl<ObjectIs<Self>>,
+        diesel::dsl::Filter<Self::HistoryTable, ObjectIs<Self>>: OrderDsl<NewestFirst<Self>>,
+    {
+        Self::history_of(self.history_key())
+    }
+
+    /// The records of the object with key `id`, newest first (it may have
+    /// been deleted since).
+    fn history_of(id: Self::Id) -> HistoryQuery<Self>
+    where
+        Self::HistoryTable: FilterDsl<ObjectIs<Self>>,
+        diesel::dsl::Filter<Self::HistoryTable, ObjectIs<Self>>: OrderDsl<NewestFirst<Self>>,
+    {
+        let filtered = FilterDsl::filter(Self::HistoryTable::default(), ObjectIs::new(id));
+        OrderDsl::order(filtered, NewestFirst::new())
+    }
+
+    /// Every record of this model, newest first; filter it by user, date
+    /// range or history type with the history table's columns. The query is
+    /// ordered, so count records on the history table itself
+    /// (`historical_orders::table.filter(..).count()`): PostgreSQL refuses
+    /// `count()` over an `ORDER BY`.
+    fn all_history() -> AllHistoryQuery<Self>
+    where
+        Self::HistoryTable: OrderDsl<NewestFirst<Self>>,
+    {
+        OrderDsl::order(Self::HistoryTable::default(), NewestFirst::new())
+    }
+
+    /// The state of every object at `at`: the latest record of each up to
+    /// `at`, without the objects deleted by then. A Diesel query of records
+    /// (one statement) to filter further and load; turn the records into
+    /// models with [`models_from_records`](Self::models_from_records).
+    fn state_as_of(at: DateTime<Utc>) -> StateQuery<Self>
+    where
+        Self::HistoryTable: FilterDsl<StateAt<Self>>,
+    {
+        FilterDsl::filter(Self::HistoryTable::default(), StateAt::new(at, true))
+    }
+
+    /// The latest record of every object up to `at`, deletions included.
+    fn latest_records_as_of(at: DateTime<Utc>) -> StateQuery<Self>
+    where
+        Self::HistoryTable: FilterDsl<StateAt<Self>>,
+    {
+        FilterDsl::filter(Self::HistoryTable::default(), StateAt::new(at, false))
+    }
+}
+
+impl<M: HistoricalRecords> HistoryQueries for M {}
 
 /// Reads the history of a model, for every model with
 /// `#[derive(HistoricalRecords)]`.
@@ -39,9 +99,8 @@ pub type StateQuery<M> = diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTa
 /// records with the same date are told apart by their id, so every question
 /// has one answer. Times are inclusive and kept to the microsecond.
 ///
-/// Statements per call: `history`, `all_history`, `state_as_of` and
-/// `latest_records_as_of` build one query you run; `record_as_of`, `latest`
-/// and `earliest` are one each. Reads that
+/// Statements per call: `record_as_of`, `latest` and `earliest` are one
+/// each (the queries to run yourself are on [`HistoryQueries`]). Reads that
 /// return models (`as_of`, `most_recent`, `all_as_of`,
 /// `models_from_records`) add one read of the live rows per 1000 keys when
 /// the model leaves fields out of history, to fill those fields. Restoring
@@ -83,39 +142,6 @@ pub type StateQuery<M> = diesel::dsl::Filter<<M as HistoricalRecords>::HistoryTa
 /// # }
 /// ```
 pub trait ReadHistory: HistoricalRecords {
-    /// This object's records, newest first: a Diesel query to filter,
-    /// paginate and load (`.load::<HistoricalOrder>(&mut conn)`).
-    fn history(&self) -> HistoryQuery<Self>
-    where
-        Self::HistoryTable: FilterDsl<ObjectIs<Self>>,
-        diesel::dsl::Filter<Self::HistoryTable, ObjectIs<Self>>: OrderDsl<NewestFirst<Self>>,
-    {
-        Self::history_of(self.history_key())
-    }
-
-    /// The records of the object with key `id`, newest first (it may have
-    /// been deleted since).
-    fn history_of(id: Self::Id) -> HistoryQuery<Self>
-    where
-        Self::HistoryTable: FilterDsl<ObjectIs<Self>>,
-        diesel::dsl::Filter<Self::HistoryTable, ObjectIs<Self>>: OrderDsl<NewestFirst<Self>>,
-    {
-        let filtered = FilterDsl::filter(Self::HistoryTable::default(), ObjectIs::new(id));
-        OrderDsl::order(filtered, NewestFirst::new())
-    }
-
-    /// Every record of this model, newest first; filter it by user, date
-    /// range or history type with the history table's columns. The query is
-    /// ordered, so count records on the history table itself
-    /// (`historical_orders::table.filter(..).count()`): PostgreSQL refuses
-    /// `count()` over an `ORDER BY`.
-    fn all_history() -> AllHistoryQuery<Self>
-    where
-        Self::HistoryTable: OrderDsl<NewestFirst<Self>>,
-    {
-        OrderDsl::order(Self::HistoryTable::default(), NewestFirst::new())
-    }
-
     /// The latest record of the object `id` at `at` (inclusive), a deletion
     /// included. [`HistoryError::NotCreatedYet`] when it has no record by
     /// then. One statement.
@@ -128,17 +154,7 @@ pub trait ReadHistory: HistoricalRecords {
         C: LoadConnection,
         C::Backend: ReadBackend<Self>,
     {
-        block(<C::Backend as ModelStatements<Self>>::one_record(
-            &mut Blocking(conn),
-            id,
-            Some(at),
-            None,
-            true,
-        ))?
-        .ok_or(HistoryError::NotCreatedYet {
-            model: Self::HISTORY_TABLE.model,
-            as_of: at,
-        })
+        block(plan::record_as_of(&mut Blocking(conn), id, at))
     }
 
     /// The object `id` as it was at `at` (inclusive).
@@ -188,27 +204,7 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
         Self::Id: Eq + Hash,
     {
-        let record = alive(Self::record_as_of(conn, id, at)?)?;
-        Ok(Self::models_from_records(conn, vec![record])?.remove(0))
-    }
-
-    /// The state of every object at `at`: the latest record of each up to
-    /// `at`, without the objects deleted by then. A Diesel query of records
-    /// (one statement) to filter further and load; turn the records into
-    /// models with [`models_from_records`](Self::models_from_records).
-    fn state_as_of(at: DateTime<Utc>) -> StateQuery<Self>
-    where
-        Self::HistoryTable: FilterDsl<StateAt<Self>>,
-    {
-        FilterDsl::filter(Self::HistoryTable::default(), StateAt::new(at, true))
-    }
-
-    /// The latest record of every object up to `at`, deletions included.
-    fn latest_records_as_of(at: DateTime<Utc>) -> StateQuery<Self>
-    where
-        Self::HistoryTable: FilterDsl<StateAt<Self>>,
-    {
-        FilterDsl::filter(Self::HistoryTable::default(), StateAt::new(at, false))
+        block(plan::as_of(&mut Blocking(conn), id, at))
     }
 
     /// Every object as it was at `at`, as models: [`state_as_of`](Self::state_as_of)
@@ -220,12 +216,7 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
         Self::Id: Eq + Hash,
     {
-        let records = block(<C::Backend as ModelStatements<Self>>::state(
-            &mut Blocking(conn),
-            at,
-            true,
-        ))?;
-        Self::models_from_records(conn, records)
+        block(plan::all_as_of(&mut Blocking(conn), at))
     }
 
     /// Models built from records ([`HistoryRecord::to_model`]), with the
@@ -240,22 +231,7 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
         Self::Id: Eq + Hash,
     {
-        let spec = &Self::HISTORY_TABLE;
-        if spec.columns.len() == spec.model_columns.len() {
-            return Ok(records.iter().map(|record| record.to_model(None)).collect());
-        }
-        let ids: Vec<Self::Id> = records.iter().map(HistoryRecord::object_id).collect();
-        let live: HashMap<Self::Id, Self> = block(
-            <C::Backend as ModelStatements<Self>>::live_rows(&mut Blocking(conn), &ids, false),
-        )?
-        .into_iter()
-        .map(|row| (row.history_key(), row))
-        .collect();
-        Ok(records
-            .iter()
-            .zip(&ids)
-            .map(|(record, id)| record.to_model(live.get(id)))
-            .collect())
+        block(plan::models_from_records(&mut Blocking(conn), records))
     }
 
     /// The newest record of the object `id`. [`HistoryError::NoRecords`]
@@ -265,16 +241,11 @@ pub trait ReadHistory: HistoricalRecords {
         C: LoadConnection,
         C::Backend: ReadBackend<Self>,
     {
-        block(<C::Backend as ModelStatements<Self>>::one_record(
+        block(plan::end_record::<Self, _, _>(
             &mut Blocking(conn),
             id,
-            None,
-            None,
             true,
-        ))?
-        .ok_or(HistoryError::NoRecords {
-            model: Self::HISTORY_TABLE.model,
-        })
+        ))
     }
 
     /// The oldest record of the object `id`. [`HistoryError::NoRecords`]
@@ -284,16 +255,11 @@ pub trait ReadHistory: HistoricalRecords {
         C: LoadConnection,
         C::Backend: ReadBackend<Self>,
     {
-        block(<C::Backend as ModelStatements<Self>>::one_record(
+        block(plan::end_record::<Self, _, _>(
             &mut Blocking(conn),
             id,
-            None,
-            None,
             false,
-        ))?
-        .ok_or(HistoryError::NoRecords {
-            model: Self::HISTORY_TABLE.model,
-        })
+        ))
     }
 
     /// The object `id` as its newest record has it.
@@ -305,23 +271,11 @@ pub trait ReadHistory: HistoricalRecords {
         C::Backend: ReadBackend<Self>,
         Self::Id: Eq + Hash,
     {
-        let record = alive(Self::latest(conn, id)?)?;
-        Ok(Self::models_from_records(conn, vec![record])?.remove(0))
+        block(plan::most_recent(&mut Blocking(conn), id))
     }
 }
 
 impl<M: HistoricalRecords> ReadHistory for M {}
-
-/// A record that is not a deletion, else [`HistoryError::Deleted`].
-fn alive<R: HistoryRecord>(record: R) -> Result<R, HistoryError> {
-    if record.history_type() == HistoryType::Deleted {
-        return Err(HistoryError::Deleted {
-            model: <R::Model as HistoricalRecords>::HISTORY_TABLE.model,
-            deleted_at: record.history_date(),
-        });
-    }
-    Ok(record)
-}
 
 /// Walks from a record to its neighbours, for every generated
 /// `Historical<Model>` struct. Each step is one statement; comparing two
@@ -365,7 +319,7 @@ pub trait RecordNavigation: HistoryRecord {
         C: LoadConnection,
         C::Backend: ReadBackend<Self::Model>,
     {
-        neighbour(self, conn, true)
+        block(plan::neighbour(&mut Blocking(conn), self, true))
     }
 
     /// The object's record just after this one, `None` for the last.
@@ -375,7 +329,7 @@ pub trait RecordNavigation: HistoryRecord {
         C: LoadConnection,
         C::Backend: ReadBackend<Self::Model>,
     {
-        neighbour(self, conn, false)
+        block(plan::neighbour(&mut Blocking(conn), self, false))
     }
 }
 
@@ -444,23 +398,3 @@ pub trait DiffRecords: HistoryRecord {
 }
 
 impl<R: HistoryRecord> DiffRecords for R {}
-
-/// The record of the same object just before (`newest_first`) or after `record`.
-fn neighbour<R, C>(record: &R, conn: &mut C, newest_first: bool) -> Result<Option<R>, HistoryError>
-where
-    R: HistoryRecord,
-    C: LoadConnection,
-    C::Backend: ReadBackend<R::Model>,
-{
-    let at = (record.history_date(), record.history_id());
-    let id = record.object_id();
-    let exec = &mut Blocking(conn);
-    let read = <C::Backend as ModelStatements<R::Model>>::one_record(
-        exec,
-        &id,
-        None,
-        Some(at),
-        newest_first,
-    );
-    Ok(block(read)?)
-}

@@ -4,20 +4,23 @@
 //! [`WriteWithHistory`]; the statements themselves are each backend's
 //! sequence (`crate::backend`).
 
+mod plan;
 mod restore;
 
-use chrono::Utc;
+pub(crate) use self::plan::*;
+pub(crate) use self::restore::{restore, update_change_reason};
+
 use diesel::connection::LoadConnection;
 use diesel::expression::{AppearsOnTable, Expression};
 use diesel::query_builder::{AsChangeset, QueryFragment};
 use diesel::sql_types::BoolOrNullableBool;
 use diesel::Insertable;
 
-use crate::backend::{rows_per_statement, InsertRows, WriteBackend};
+use crate::backend::{InsertRows, WriteBackend};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
-use crate::exec::{atomic, block, Blocking};
-use crate::{HistoricalRecords, HistoryBackend, UserIdOf};
+use crate::exec::{block, Blocking};
+use crate::{HistoricalRecords, UserIdOf};
 
 /// Options of the bulk writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,9 +132,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         N: Insertable<Self::Table>,
         N::Values: QueryFragment<C::Backend>,
     {
-        let batches = vec![vec![(new.values(), 1)]];
-        let exec = &mut Blocking(conn);
-        Ok(block(C::Backend::create(exec, batches, ctx, Utc::now()))?.remove(0))
+        block(create(&mut Blocking(conn), new, ctx))
     }
 
     /// Inserts many rows, `batch_size` per statement, and records a `+` for
@@ -160,17 +161,17 @@ pub trait WriteWithHistory: HistoricalRecords {
         N: InsertRows<'r, Self, C::Backend>,
         R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
-        check_context_count(Self::HISTORY_TABLE.model, contexts.rows(), rows.len())?;
-        let now = Utc::now();
-        let binds_per_row = match N::statements(&rows[..rows.len().min(1)]).first() {
-            Some((values, _)) => <C::Backend as HistoryBackend>::bind_count(values)?,
-            None => 0,
-        };
+        let binds = binds_per_row::<Self, C::Backend, N>(rows)?;
+        let statements = insert_batches::<Self, C::Backend, N>(rows);
         let exec = &mut Blocking(conn);
-        block(async {
-            let batch = rows_per_statement(exec, options.batch_size, binds_per_row).await?;
-            C::Backend::bulk_create(exec, rows, batch, contexts, now).await
-        })
+        block(bulk_create(
+            exec,
+            statements,
+            rows.len(),
+            binds,
+            contexts,
+            options,
+        ))
     }
 
     /// Writes many existing rows whole, `batch_size` per statement, and
@@ -194,30 +195,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         Self::Id: Eq + std::hash::Hash,
         R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
-        check_context_count(Self::HISTORY_TABLE.model, contexts.rows(), rows.len())?;
-        let now = Utc::now();
-        let mut keys = std::collections::HashSet::with_capacity(rows.len());
-        if !rows.iter().all(|row| keys.insert(row.history_key())) {
-            return Err(HistoryError::DuplicateKey {
-                model: Self::HISTORY_TABLE.model,
-            });
-        }
-        // The upsert binds every field of the model.
-        let binds_per_row = Self::HISTORY_TABLE.model_columns.len();
-        let exec = &mut Blocking(conn);
-        block(async {
-            let batch = rows_per_statement(exec, options.batch_size, binds_per_row).await?;
-            // One transaction for every batch.
-            atomic(exec, async |exec: &mut _| {
-                let mut updated = 0;
-                for (i, chunk) in rows.chunks(batch).enumerate() {
-                    updated +=
-                        C::Backend::bulk_update(exec, chunk, contexts, i * batch, now).await?;
-                }
-                Ok(updated)
-            })
-            .await
-        })
+        block(bulk_update(&mut Blocking(conn), rows, contexts, options))
     }
 
     /// Saves this row's changes (its `AsChangeset`) and records a `~`.
@@ -233,18 +211,12 @@ pub trait WriteWithHistory: HistoricalRecords {
         for<'a> &'a Self: AsChangeset<Target = Self::Table>,
         for<'a> <&'a Self as AsChangeset>::Changeset: QueryFragment<C::Backend>,
     {
-        let exec = &mut Blocking(conn);
-        match block(C::Backend::update_key(
-            exec,
+        block(save::<Self, _, _, _>(
+            &mut Blocking(conn),
             self.history_key(),
             self.as_changeset(),
             ctx,
-        ))? {
-            0 => Err(HistoryError::NotFound {
-                model: Self::HISTORY_TABLE.model,
-            }),
-            _ => Ok(()),
-        }
+        ))
     }
 
     /// Deletes this row and records a `-` with its last values.
@@ -258,16 +230,11 @@ pub trait WriteWithHistory: HistoricalRecords {
         C: LoadConnection,
         C::Backend: WriteBackend<Self>,
     {
-        match block(C::Backend::delete_key(
+        block(delete::<Self, _, _>(
             &mut Blocking(conn),
             self.history_key(),
             ctx,
-        ))? {
-            0 => Err(HistoryError::NotFound {
-                model: Self::HISTORY_TABLE.model,
-            }),
-            _ => Ok(()),
-        }
+        ))
     }
 
     /// Updates every row `filter` selects with `changes` and records a `~`
@@ -334,7 +301,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         C::Backend: WriteBackend<Self>,
         Self: crate::__private::RowValues<C::Backend>,
     {
-        block(restore::restore(&mut Blocking(conn), record, None, ctx))
+        block(restore(&mut Blocking(conn), record, None, ctx))
     }
 
     /// As [`restore_with_history`](Self::restore_with_history), but only
@@ -352,12 +319,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         C::Backend: WriteBackend<Self>,
         Self: crate::__private::RowValues<C::Backend>,
     {
-        block(restore::restore(
-            &mut Blocking(conn),
-            record,
-            Some(latest),
-            ctx,
-        ))
+        block(restore(&mut Blocking(conn), record, Some(latest), ctx))
     }
 
     /// Sets the change reason of the object's newest record, after the fact.
@@ -373,7 +335,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         C: LoadConnection,
         C::Backend: WriteBackend<Self>,
     {
-        block(restore::update_change_reason::<Self, _>(
+        block(update_change_reason::<Self, _>(
             &mut Blocking(conn),
             id,
             reason,
@@ -382,19 +344,3 @@ pub trait WriteWithHistory: HistoricalRecords {
 }
 
 impl<M: HistoricalRecords> WriteWithHistory for M {}
-
-/// Per-row contexts must name every row, no more.
-fn check_context_count(
-    model: &'static str,
-    contexts: Option<usize>,
-    rows: usize,
-) -> Result<(), HistoryError> {
-    match contexts {
-        Some(contexts) if contexts != rows => Err(HistoryError::ContextCount {
-            model,
-            contexts,
-            rows,
-        }),
-        _ => Ok(()),
-    }
-}

@@ -1,0 +1,165 @@
+//! The writes whose front-end work (checks before any statement, batch
+//! sizes, the mapping of "no row" to an error) is more than one call of a
+//! backend's sequence, written once over an executor: the synchronous
+//! [`WriteWithHistory`](crate::WriteWithHistory) and, with the `async`
+//! feature, its asynchronous twin both run these.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use diesel::query_builder::QueryFragment;
+use diesel::Insertable;
+
+pub(crate) use crate::backend::insert_batches;
+use crate::backend::{rows_per_statement, InsertBatches, InsertRows, WriteBackend};
+use crate::context::{HistoryContext, RowContexts};
+use crate::error::HistoryError;
+use crate::exec::{atomic, Executor};
+use crate::write::BulkOptions;
+use crate::{HistoricalRecords, HistoryBackend, UserIdOf};
+
+/// Inserts one row and records a `+`.
+pub(crate) async fn create<M, DB, E, N>(
+    exec: &mut E,
+    new: N,
+    ctx: &HistoryContext<UserIdOf<M>>,
+) -> Result<M, HistoryError>
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+    N: Insertable<M::Table>,
+    N::Values: QueryFragment<DB>,
+{
+    let batches = vec![vec![(new.values(), 1)]];
+    Ok(DB::create(exec, batches, ctx, Utc::now()).await?.remove(0))
+}
+
+/// Inserts many rows in batches and records a `+` for each: `statements`
+/// are the rows' inserts ([`insert_batches`]), `binds_per_row` what one row
+/// binds ([`binds_per_row`]).
+pub(crate) async fn bulk_create<M, DB, E, S, R>(
+    exec: &mut E,
+    statements: S,
+    rows: usize,
+    binds_per_row: usize,
+    contexts: &R,
+    options: BulkOptions,
+) -> Result<Vec<M>, HistoryError>
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+    S: InsertBatches<Values: QueryFragment<DB>>,
+    R: RowContexts<UserIdOf<M>> + ?Sized,
+{
+    check_context_count(M::HISTORY_TABLE.model, contexts.rows(), rows)?;
+    let now = Utc::now();
+    let batch = rows_per_statement(exec, options.batch_size, binds_per_row).await?;
+    DB::bulk_create(exec, statements, batch, contexts, now).await
+}
+
+/// The binds of one row of a bulk create: those of its first row.
+pub(crate) fn binds_per_row<'r, M, DB, N>(rows: &'r [N]) -> Result<usize, HistoryError>
+where
+    M: HistoricalRecords,
+    DB: HistoryBackend,
+    N: InsertRows<'r, M, DB>,
+{
+    Ok(match N::statements(&rows[..rows.len().min(1)]).first() {
+        Some((values, _)) => DB::bind_count(values)?,
+        None => 0,
+    })
+}
+
+/// Writes many existing rows whole and records a `~` for each.
+pub(crate) async fn bulk_update<M, DB, E, R>(
+    exec: &mut E,
+    rows: &[M],
+    contexts: &R,
+    options: BulkOptions,
+) -> Result<usize, HistoryError>
+where
+    M: HistoricalRecords + crate::__private::RowValues<DB>,
+    M::Id: Eq + std::hash::Hash,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+    R: RowContexts<UserIdOf<M>> + ?Sized,
+{
+    check_context_count(M::HISTORY_TABLE.model, contexts.rows(), rows.len())?;
+    let now = Utc::now();
+    let mut keys = HashSet::with_capacity(rows.len());
+    if !rows.iter().all(|row| keys.insert(row.history_key())) {
+        return Err(HistoryError::DuplicateKey {
+            model: M::HISTORY_TABLE.model,
+        });
+    }
+    // The upsert binds every field of the model.
+    let binds_per_row = M::HISTORY_TABLE.model_columns.len();
+    let batch = rows_per_statement(exec, options.batch_size, binds_per_row).await?;
+    // One transaction for every batch.
+    atomic(exec, async |exec: &mut E| {
+        let mut updated = 0;
+        for (i, chunk) in rows.chunks(batch).enumerate() {
+            updated += DB::bulk_update(exec, chunk, contexts, i * batch, now).await?;
+        }
+        Ok(updated)
+    })
+    .await
+}
+
+/// Saves one row's changes by key and records a `~`; `NotFound` without
+/// the row.
+pub(crate) async fn save<M, DB, E, Ch>(
+    exec: &mut E,
+    key: M::Id,
+    changes: Ch,
+    ctx: &HistoryContext<UserIdOf<M>>,
+) -> Result<(), HistoryError>
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+    Ch: QueryFragment<DB>,
+{
+    found::<M>(DB::update_key(exec, key, changes, ctx).await?)
+}
+
+/// Deletes one row by key and records a `-`; `NotFound` without the row.
+pub(crate) async fn delete<M, DB, E>(
+    exec: &mut E,
+    key: M::Id,
+    ctx: &HistoryContext<UserIdOf<M>>,
+) -> Result<(), HistoryError>
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+{
+    found::<M>(DB::delete_key(exec, key, ctx).await?)
+}
+
+fn found<M: HistoricalRecords>(rows: usize) -> Result<(), HistoryError> {
+    match rows {
+        0 => Err(HistoryError::NotFound {
+            model: M::HISTORY_TABLE.model,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Per-row contexts must name every row, no more.
+fn check_context_count(
+    model: &'static str,
+    contexts: Option<usize>,
+    rows: usize,
+) -> Result<(), HistoryError> {
+    match contexts {
+        Some(contexts) if contexts != rows => Err(HistoryError::ContextCount {
+            model,
+            contexts,
+            rows,
+        }),
+        _ => Ok(()),
+    }
+}
