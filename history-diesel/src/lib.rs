@@ -129,6 +129,8 @@ pub use uuid;
 pub use history_derive::HistoricalRecords;
 
 /// The README's examples, compiled and run as doc tests so they cannot rot.
+/// They use the `async` feature, which `cargo test --workspace` turns on
+/// (the integration tests ask for it).
 #[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "async"))]
 pub struct ReadmeDoctests;

@@ -100,3 +100,48 @@ fn bulk_create_inside_deadpool_interact_batches() {
     });
     assert_batched(outcome);
 }
+
+/// A closure given to deadpool's `interact` runs on tokio's blocking pool,
+/// where neither the handler's task-local scope nor any thread scope is in
+/// force: the handler resolves its context and moves it in.
+#[test]
+fn a_task_scope_reaches_interact_only_when_moved_in() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let users = runtime.block_on(HistoryContext::<i64>::new().user(7).scope_async(async {
+        let manager =
+            deadpool_diesel::sqlite::Manager::new(":memory:", deadpool_diesel::Runtime::Tokio1);
+        let pool = deadpool_diesel::sqlite::Pool::builder(manager)
+            .max_size(1)
+            .build()
+            .unwrap();
+        let object = pool.get().await.unwrap();
+        // The scope, made explicit on this task, travels with the closure.
+        let ctx = HistoryContext::<i64>::new().resolved();
+        object
+            .interact(move |conn| {
+                conn.batch_execute(ORDERS).unwrap();
+                conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)
+                    .unwrap();
+                Order::create_with_history(conn, &NewOrder::new("moved", 1.0), &ctx).unwrap();
+                // Not moved: the blocking thread has no scope of its own.
+                Order::create_with_history(
+                    conn,
+                    &NewOrder::new("left", 1.0),
+                    &HistoryContext::new(),
+                )
+                .unwrap();
+                historical_orders::table
+                    .order(historical_orders::history_id)
+                    .select(historical_orders::history_user_id)
+                    .load::<Option<i64>>(conn)
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+    }));
+    assert_eq!(users, [Some(7), None]);
+}
