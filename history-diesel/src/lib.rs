@@ -74,6 +74,8 @@ mod migration;
 mod model;
 mod query;
 mod read;
+#[cfg(feature = "axum")]
+pub mod web;
 mod write;
 
 #[doc(hidden)]
