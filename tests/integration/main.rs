@@ -14,6 +14,7 @@ mod ordering;
 mod pools;
 mod reads;
 mod support;
+mod web;
 mod writes;
 
 mod sqlite;
