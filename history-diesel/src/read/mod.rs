@@ -73,7 +73,7 @@ pub trait HistoryQueries: HistoricalRecords {
     /// The state of every object at `at`: the latest record of each up to
     /// `at`, without the objects deleted by then. A Diesel query of records
     /// (one statement) to filter further and load; turn the records into
-    /// models with [`models_from_records`](Self::models_from_records).
+    /// models with [`models_from_records`](ReadHistory::models_from_records).
     fn state_as_of(at: DateTime<Utc>) -> StateQuery<Self>
     where
         Self::HistoryTable: FilterDsl<StateAt<Self>>,
@@ -207,7 +207,7 @@ pub trait ReadHistory: HistoricalRecords {
         block(plan::as_of(&mut Blocking(conn), id, at))
     }
 
-    /// Every object as it was at `at`, as models: [`state_as_of`](Self::state_as_of)
+    /// Every object as it was at `at`, as models: [`state_as_of`](HistoryQueries::state_as_of)
     /// loaded and converted. One statement (plus the live rows of left-out
     /// fields).
     fn all_as_of<C>(conn: &mut C, at: DateTime<Utc>) -> Result<Vec<Self>, HistoryError>
