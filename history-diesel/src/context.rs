@@ -205,6 +205,7 @@ struct Scoped {
     /// and a task's scope that are both active, the later one is inside the
     /// other (a thread's scope cannot outlive the poll it was entered in, nor
     /// a task's the poll of its caller).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))] // one kind only
     entered: u64,
 }
 
