@@ -12,6 +12,7 @@ mod names;
 mod ordering;
 mod pools;
 mod reads;
+mod request_info;
 mod support;
 mod writes;
 
