@@ -18,7 +18,7 @@ use crate::{ChangeReasonColumn, Dialect, HistoryTableSpec};
 ///
 /// Code deep in a call stack can also find a default in scope:
 /// [`HistoryContext::scope`] sets one for the current thread while a closure
-/// runs, and, with the `async` feature, [`HistoryContext::scope_async`] sets
+/// runs, and, with the `async` feature, `HistoryContext::scope_async` sets
 /// one for a future, wherever the runtime polls it. The rule:
 /// - an explicit value always wins over a scoped one, field by field;
 /// - of the scopes, the innermost one is used, whichever its kind (a
