@@ -30,11 +30,110 @@ pub const USER_AGENT_MAX_CHARS: usize = 512;
 /// characters.
 pub const REQUEST_ID_MAX_CHARS: usize = 128;
 
-/// Every column name a history table reserves, in table order.
-pub const RESERVED: [&str; 5] = [
-    HISTORY_ID,
-    HISTORY_DATE,
-    HISTORY_TYPE,
-    HISTORY_USER_ID,
-    HISTORY_CHANGE_REASON,
-];
+/// A column the history table has besides the tracked ones.
+///
+/// [`HistoryColumn::ALL`] lists them in table order;
+/// [`HistoryTableSpec::history_columns`](crate::HistoryTableSpec::history_columns)
+/// gives those of one table. Every list of a history table's own columns (the
+/// migration, the record INSERT, the column names) is built from these two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HistoryColumn {
+    /// [`HISTORY_ID`].
+    Id,
+    /// [`HISTORY_DATE`].
+    Date,
+    /// [`HISTORY_TYPE`].
+    Type,
+    /// [`HISTORY_USER_ID`].
+    UserId,
+    /// [`HISTORY_CHANGE_REASON`].
+    ChangeReason,
+    /// [`HISTORY_CLIENT_IP`] (with `#[history(request_info)]`).
+    ClientIp,
+    /// [`HISTORY_USER_AGENT`] (with `#[history(request_info)]`).
+    UserAgent,
+    /// [`HISTORY_REQUEST_ID`] (with `#[history(request_info)]`).
+    RequestId,
+}
+
+impl HistoryColumn {
+    /// Every history column, in table order: `history_id` before the tracked
+    /// columns, the others after them.
+    pub const ALL: [HistoryColumn; 8] = [
+        HistoryColumn::Id,
+        HistoryColumn::Date,
+        HistoryColumn::Type,
+        HistoryColumn::UserId,
+        HistoryColumn::ChangeReason,
+        HistoryColumn::ClientIp,
+        HistoryColumn::UserAgent,
+        HistoryColumn::RequestId,
+    ];
+
+    /// The column's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HistoryColumn::Id => HISTORY_ID,
+            HistoryColumn::Date => HISTORY_DATE,
+            HistoryColumn::Type => HISTORY_TYPE,
+            HistoryColumn::UserId => HISTORY_USER_ID,
+            HistoryColumn::ChangeReason => HISTORY_CHANGE_REASON,
+            HistoryColumn::ClientIp => HISTORY_CLIENT_IP,
+            HistoryColumn::UserAgent => HISTORY_USER_AGENT,
+            HistoryColumn::RequestId => HISTORY_REQUEST_ID,
+        }
+    }
+
+    /// Whether the table has this column only with `#[history(request_info)]`.
+    pub const fn is_request_info(self) -> bool {
+        match self {
+            HistoryColumn::ClientIp | HistoryColumn::UserAgent | HistoryColumn::RequestId => true,
+            HistoryColumn::Id
+            | HistoryColumn::Date
+            | HistoryColumn::Type
+            | HistoryColumn::UserId
+            | HistoryColumn::ChangeReason => false,
+        }
+    }
+}
+
+/// Every column name a history table may reserve, in table order (the last
+/// three only with `#[history(request_info)]`): the names of
+/// [`HistoryColumn::ALL`].
+pub const RESERVED: [&str; 8] = {
+    let mut names = [""; 8];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = HistoryColumn::ALL[i].name();
+        i += 1;
+    }
+    names
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_names_follow_the_columns_in_table_order() {
+        assert_eq!(
+            RESERVED,
+            [
+                "history_id",
+                "history_date",
+                "history_type",
+                "history_user_id",
+                "history_change_reason",
+                "history_client_ip",
+                "history_user_agent",
+                "history_request_id",
+            ]
+        );
+        let optional: Vec<_> = HistoryColumn::ALL
+            .iter()
+            .filter(|column| column.is_request_info())
+            .map(|column| column.name())
+            .collect();
+        assert_eq!(optional, RESERVED[5..]);
+    }
+}

@@ -2,6 +2,7 @@ use std::ops::RangeInclusive;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use crate::columns::HistoryColumn;
 use crate::spec::{ColumnType, SqlKind, TableName};
 
 /// The SQL dialect a migration is written for.
@@ -248,6 +249,29 @@ impl Dialect {
         }
     }
 
+    /// The column type of a request column (`#[history(request_info)]`:
+    /// client address, user agent, request id); `None` for the other history
+    /// columns. The lengths are the context's limits
+    /// ([`USER_AGENT_MAX_CHARS`](crate::columns::USER_AGENT_MAX_CHARS),
+    /// [`REQUEST_ID_MAX_CHARS`](crate::columns::REQUEST_ID_MAX_CHARS)).
+    pub const fn request_info_type(self, column: HistoryColumn) -> Option<&'static str> {
+        use Dialect::*;
+        use HistoryColumn::*;
+        match (self, column) {
+            // An address type of its own: compared, sorted and indexed as an
+            // address, in 7 or 19 bytes.
+            (Postgres, ClientIp) => Some("INET"),
+            // The text form, at most 45 characters for any IPv6 address
+            // (`ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`).
+            (Mysql, ClientIp) => Some("VARCHAR(45)"),
+            (Postgres | Mysql, UserAgent) => Some("VARCHAR(512)"),
+            (Postgres | Mysql, RequestId) => Some("VARCHAR(128)"),
+            // SQLite keeps text of any length whatever the type says.
+            (Sqlite, ClientIp | UserAgent | RequestId) => Some("TEXT"),
+            (_, Id | Date | Type | UserId | ChangeReason) => None,
+        }
+    }
+
     fn kind_type(self, kind: SqlKind) -> &'static str {
         use Dialect::*;
         use SqlKind::*;
@@ -361,6 +385,31 @@ mod tests {
         let postgres = Dialect::Postgres.history_date_range();
         assert_eq!(postgres.start().to_string(), "-4713-11-24 00:00:00");
         assert_eq!(postgres.end().date(), NaiveDate::MAX);
+    }
+
+    #[test]
+    fn request_columns_are_an_address_and_text_as_long_as_the_context_keeps() {
+        use crate::columns::{REQUEST_ID_MAX_CHARS, USER_AGENT_MAX_CHARS};
+        use HistoryColumn::*;
+        assert_eq!(Dialect::Postgres.request_info_type(ClientIp), Some("INET"));
+        assert_eq!(
+            Dialect::Mysql.request_info_type(ClientIp),
+            Some("VARCHAR(45)")
+        );
+        assert_eq!(Dialect::Sqlite.request_info_type(RequestId), Some("TEXT"));
+        for dialect in [Dialect::Postgres, Dialect::Mysql] {
+            let user_agent = format!("VARCHAR({USER_AGENT_MAX_CHARS})");
+            let request_id = format!("VARCHAR({REQUEST_ID_MAX_CHARS})");
+            assert_eq!(
+                dialect.request_info_type(UserAgent),
+                Some(user_agent.as_str())
+            );
+            assert_eq!(
+                dialect.request_info_type(RequestId),
+                Some(request_id.as_str())
+            );
+        }
+        assert_eq!(Dialect::Postgres.request_info_type(UserId), None);
     }
 
     #[test]

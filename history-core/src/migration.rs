@@ -5,9 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::columns::{
-    HISTORY_CHANGE_REASON, HISTORY_DATE, HISTORY_ID, HISTORY_TYPE, HISTORY_USER_ID,
-};
+use crate::columns::{HistoryColumn, HISTORY_DATE, HISTORY_ID, HISTORY_USER_ID};
 use crate::dialect::Dialect;
 use crate::history_type::HistoryType;
 use crate::spec::{
@@ -45,12 +43,15 @@ impl HistoryTableSpec {
     /// and a referenced row may be gone while its history stays.
     pub fn up_sql(&self, dialect: Dialect) -> String {
         let table = dialect.quote_table(self.history());
-        let mut lines = Vec::with_capacity(self.columns.len() + 5);
-        lines.push(format!(
-            "{} {}",
-            dialect.quote(HISTORY_ID),
-            history_id_definition(dialect, self.history_id)
-        ));
+        let definition = |column: HistoryColumn| {
+            format!(
+                "{} {}",
+                dialect.quote(column.name()),
+                self.history_column_definition(dialect, column)
+            )
+        };
+        let mut lines = Vec::with_capacity(self.columns.len() + HistoryColumn::ALL.len());
+        lines.push(definition(HistoryColumn::Id));
         for column in self.columns {
             // The widest type of the column's family (LONGTEXT, not TEXT, on
             // MySQL), key or not: a history column must hold whatever its
@@ -63,30 +64,7 @@ impl HistoryTableSpec {
                 if column.nullable { "" } else { " NOT NULL" }
             ));
         }
-        lines.push(format!(
-            "{} {} NOT NULL",
-            dialect.quote(HISTORY_DATE),
-            history_date_type(dialect)
-        ));
-        let allowed = HistoryType::ALL
-            .iter()
-            .map(|kind| format!("'{}'", kind.as_char()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        lines.push(format!(
-            "{column} CHAR(1) NOT NULL CHECK ({column} IN ({allowed}))",
-            column = dialect.quote(HISTORY_TYPE)
-        ));
-        lines.push(format!(
-            "{} {}",
-            dialect.quote(HISTORY_USER_ID),
-            dialect.column_type(ColumnType::Kind(self.user_id))
-        ));
-        lines.push(format!(
-            "{} {}",
-            dialect.quote(HISTORY_CHANGE_REASON),
-            change_reason_type(dialect, self.change_reason)
-        ));
+        lines.extend(self.recorded_columns().map(definition));
 
         let mut sql = String::new();
         let _ = writeln!(
@@ -142,6 +120,37 @@ impl HistoryTableSpec {
             let _ = writeln!(sql, "CREATE INDEX {index} ON {on} ({columns});");
         }
         sql
+    }
+
+    /// The type and constraints of one of the history columns after the
+    /// tracked ones.
+    fn history_column_definition(&self, dialect: Dialect, column: HistoryColumn) -> String {
+        match column {
+            HistoryColumn::Date => format!("{} NOT NULL", history_date_type(dialect)),
+            HistoryColumn::Type => {
+                let allowed = HistoryType::ALL
+                    .iter()
+                    .map(|kind| format!("'{}'", kind.as_char()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "CHAR(1) NOT NULL CHECK ({} IN ({allowed}))",
+                    dialect.quote(column.name())
+                )
+            }
+            HistoryColumn::UserId => dialect
+                .column_type(ColumnType::Kind(self.user_id))
+                .to_owned(),
+            HistoryColumn::ChangeReason => change_reason_type(dialect, self.change_reason),
+            // Nullable: a write outside a request has none of them.
+            HistoryColumn::ClientIp | HistoryColumn::UserAgent | HistoryColumn::RequestId => {
+                dialect
+                    .request_info_type(column)
+                    .expect("a request column has a type on every backend")
+                    .to_owned()
+            }
+            HistoryColumn::Id => history_id_definition(dialect, self.history_id).to_owned(),
+        }
     }
 
     /// The type of a tracked column or of `history_user_id`; `None` for the
@@ -227,6 +236,53 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::ColumnSpec;
+
+    fn tickets(request_info: bool) -> HistoryTableSpec {
+        HistoryTableSpec {
+            model: "Ticket",
+            source_table: "tickets",
+            source_schema: None,
+            history_table: "historical_tickets",
+            history_schema: None,
+            primary_key: &["id"],
+            columns: &[ColumnSpec {
+                name: "id",
+                ty: ColumnType::Kind(SqlKind::Integer),
+                nullable: false,
+            }],
+            history_id: HistoryIdKind::Integer,
+            user_id: SqlKind::BigInt,
+            change_reason: ChangeReasonColumn::Varchar(100),
+            model_columns: &["id"],
+            skip_unchanged: false,
+            request_info,
+        }
+    }
+
+    #[test]
+    fn request_info_adds_three_nullable_columns_after_the_reason() {
+        let up = tickets(true).up_sql(Dialect::Postgres);
+        assert!(
+            up.contains(
+                "\"history_change_reason\" VARCHAR(100),\n    \"history_client_ip\" INET,\n    \
+                 \"history_user_agent\" VARCHAR(512),\n    \"history_request_id\" VARCHAR(128)\n);"
+            ),
+            "{up}"
+        );
+        let up = tickets(true).up_sql(Dialect::Mysql);
+        assert!(up.contains("`history_client_ip` VARCHAR(45),"), "{up}");
+        let up = tickets(true).up_sql(Dialect::Sqlite);
+        assert!(up.contains("\"history_request_id\" TEXT\n"), "{up}");
+        // Without the option, the table is as it was.
+        for dialect in Dialect::ALL {
+            let up = tickets(false).up_sql(dialect);
+            assert!(!up.contains("history_client_ip"), "{up}");
+            assert!(up.contains("history_change_reason"), "{up}");
+        }
+        assert_eq!(tickets(true).column_names().len(), 9);
+        assert_eq!(tickets(false).column_names().len(), 6);
+    }
 
     #[test]
     fn long_index_names_fit_the_limit_and_stay_distinct() {

@@ -1,6 +1,6 @@
 //! A static description of a history table, emitted by the derive as data.
 
-use crate::columns;
+use crate::columns::{self, HistoryColumn};
 
 /// The Diesel SQL type family of a column, as far as the migration SQL needs it.
 ///
@@ -124,6 +124,9 @@ pub struct HistoryTableSpec {
     /// Whether an update that changes no tracked column writes no record
     /// (`#[history(skip_unchanged)]`).
     pub skip_unchanged: bool,
+    /// Whether the table keeps where each change came from: client address,
+    /// user agent and request id (`#[history(request_info)]`).
+    pub request_info: bool,
 }
 
 /// A table as statements name it: its SQL name, in its schema if it has one.
@@ -162,13 +165,30 @@ impl HistoryTableSpec {
         self.primary_key.contains(&name)
     }
 
+    /// The history columns this table has besides the tracked ones, in
+    /// table order (`history_id` first, before the tracked columns); the
+    /// request columns only with [`request_info`](Self::request_info).
+    pub fn history_columns(&self) -> impl Iterator<Item = HistoryColumn> {
+        let request_info = self.request_info;
+        HistoryColumn::ALL
+            .into_iter()
+            .filter(move |column| request_info || !column.is_request_info())
+    }
+
+    /// The history columns after the tracked ones, in table order: what a
+    /// record statement writes besides the tracked values.
+    pub fn recorded_columns(&self) -> impl Iterator<Item = HistoryColumn> {
+        self.history_columns()
+            .filter(|column| *column != HistoryColumn::Id)
+    }
+
     /// Names of all history table columns, in table order: `history_id`, the
     /// tracked columns, then the other history columns.
     pub fn column_names(&self) -> Vec<&'static str> {
         let mut names = Vec::with_capacity(self.columns.len() + columns::RESERVED.len());
         names.push(columns::HISTORY_ID);
         names.extend(self.columns.iter().map(|column| column.name));
-        names.extend(&columns::RESERVED[1..]);
+        names.extend(self.recorded_columns().map(HistoryColumn::name));
         names
     }
 }

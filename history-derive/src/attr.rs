@@ -76,6 +76,7 @@ pub struct ContainerAttrs {
     pub hooks: Attr<Type>,
     pub schema: Attr<Ident>,
     pub history_schema: Attr<Ident>,
+    pub request_info: Attr<()>,
 }
 
 /// `#[history(...)]` on a field.
@@ -122,6 +123,7 @@ impl ContainerAttrs {
             hooks: Attr::none(symbol::HOOKS),
             schema: Attr::none(symbol::SCHEMA),
             history_schema: Attr::none(symbol::HISTORY_SCHEMA),
+            request_info: Attr::none(symbol::REQUEST_INFO),
         };
         for_each_history_option(cx, attrs, symbol::CONTAINER_OPTIONS, |keyword, value| {
             if keyword == &symbol::TABLE_NAME {
@@ -170,6 +172,11 @@ impl ContainerAttrs {
                 match value {
                     Value::Flag => this.skip_unchanged.set(cx, keyword, ()),
                     _ => return Err(malformed(keyword.span(), keyword, None, "skip_unchanged")),
+                }
+            } else if keyword == &symbol::REQUEST_INFO {
+                match value {
+                    Value::Flag => this.request_info.set(cx, keyword, ()),
+                    _ => return Err(malformed(keyword.span(), keyword, None, "request_info")),
                 }
             }
             Ok(())

@@ -14,12 +14,26 @@ use crate::ctxt::Ctxt;
 use crate::types::{self, Unmapped};
 
 /// Column names every history table adds; a tracked field may not take one.
+///
+/// With [`REQUEST_INFO`], in table order, these are
+/// `history_core::columns::RESERVED`, the runtime's list. The proc-macro
+/// crate depends on syn, quote and proc-macro2 alone (history-core would
+/// build Diesel a second time, for the host), so it keeps its own copy; the
+/// integration tests check that the `table!` it generates lists the
+/// runtime's columns in the runtime's order (`request_info.rs`).
 const RESERVED: [&str; 5] = [
     "history_id",
     "history_date",
     "history_type",
     "history_user_id",
     "history_change_reason",
+];
+
+/// The columns `#[history(request_info)]` adds after [`RESERVED`].
+const REQUEST_INFO: [&str; 3] = [
+    "history_client_ip",
+    "history_user_agent",
+    "history_request_id",
 ];
 
 /// The SQL types a user id may have: keys of a users table.
@@ -50,6 +64,8 @@ pub struct Model {
     /// Every field of the model, tracked or not.
     pub model_fields: Vec<ModelField>,
     pub skip_unchanged: bool,
+    /// `request_info`: the table keeps client address, user agent and request id.
+    pub request_info: bool,
     /// `hooks = Type`, or `()`.
     pub hooks: Type,
 }
@@ -219,6 +235,8 @@ impl Model {
         };
 
         let tracked = tracked_fields(cx, &attrs, &field_names, &primary_key_fields);
+        let request_info = attrs.request_info.get().is_some();
+        let history_columns = history_columns(request_info);
 
         let model_fields: Vec<ModelField> = all_fields
             .iter()
@@ -247,7 +265,7 @@ impl Model {
                 vec![ident, &column]
             };
             for name in names {
-                if RESERVED.iter().any(|reserved| name == reserved) {
+                if history_columns.iter().any(|reserved| name == reserved) {
                     cx.error_with_help(
                         name,
                         format!("`{name}` is a column every history table adds"),
@@ -267,7 +285,7 @@ impl Model {
                 column_type,
             });
         }
-        check_column_limit(cx, &input.ident, fields.len());
+        check_column_limit(cx, &input.ident, fields.len(), history_columns.len());
         let primary_key = primary_key_fields
             .iter()
             .filter_map(|key| fields.iter().find(|field| &field.ident == key))
@@ -355,6 +373,7 @@ impl Model {
                 .unwrap_or(ChangeReason::Varchar(100)),
             model_fields,
             skip_unchanged: attrs.skip_unchanged.get().is_some(),
+            request_info,
             hooks: attrs
                 .hooks
                 .get()
@@ -377,18 +396,27 @@ const fn column_limit() -> (usize, Option<&'static str>) {
     }
 }
 
+/// The names of the history columns a table has: [`RESERVED`], and
+/// [`REQUEST_INFO`] with `request_info`.
+fn history_columns(request_info: bool) -> Vec<&'static str> {
+    let mut names = RESERVED.to_vec();
+    if request_info {
+        names.extend(REQUEST_INFO);
+    }
+    names
+}
+
 /// One error at the struct when the history table (the tracked columns and
-/// the five history columns) would exceed Diesel's column limit, instead of
+/// the history columns) would exceed Diesel's column limit, instead of
 /// Diesel's refusal of the generated `table!` and the errors that follow.
-fn check_column_limit(cx: &Ctxt, model: &Ident, tracked: usize) {
-    let columns = tracked + RESERVED.len();
+fn check_column_limit(cx: &Ctxt, model: &Ident, tracked: usize, history: usize) {
+    let columns = tracked + history;
     let (limit, next) = column_limit();
     if columns <= limit {
         return;
     }
     let message = format!(
-        "the history table of `{model}` has {columns} columns ({tracked} tracked and {} history columns), more than the {limit} Diesel allows in this build",
-        RESERVED.len()
+        "the history table of `{model}` has {columns} columns ({tracked} tracked and {history} history columns), more than the {limit} Diesel allows in this build"
     );
     let help = match next {
         Some(feature) if columns <= 128 => format!(

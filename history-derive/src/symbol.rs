@@ -20,6 +20,7 @@ pub const SKIP_UNCHANGED: Symbol = Symbol("skip_unchanged");
 pub const HOOKS: Symbol = Symbol("hooks");
 pub const SCHEMA: Symbol = Symbol("schema");
 pub const HISTORY_SCHEMA: Symbol = Symbol("history_schema");
+pub const REQUEST_INFO: Symbol = Symbol("request_info");
 
 pub const CONTAINER_OPTIONS: &[Symbol] = &[
     TABLE_NAME,
@@ -33,6 +34,7 @@ pub const CONTAINER_OPTIONS: &[Symbol] = &[
     HOOKS,
     SCHEMA,
     HISTORY_SCHEMA,
+    REQUEST_INFO,
 ];
 
 // `#[history(...)]` on a field.

@@ -78,6 +78,22 @@ fn expands_every_option() {
 }
 
 #[test]
+fn expands_a_model_that_keeps_where_changes_came_from() {
+    check_snapshot(
+        "request_info",
+        quote! {
+            #[derive(Queryable, HistoricalRecords)]
+            #[diesel(table_name = tickets)]
+            #[history(request_info)]
+            pub struct Ticket {
+                pub id: i32,
+                pub title: String,
+            }
+        },
+    );
+}
+
+#[test]
 fn expands_errors_to_compile_errors_only() {
     check_snapshot(
         "errors",

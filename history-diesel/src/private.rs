@@ -2,7 +2,7 @@
 
 pub use chrono::{DateTime, Utc};
 use diesel::internal::table_macro::{Identifier, InfixNode, StaticQueryFragment};
-pub use history_core::sql_types::UtcTimestamp;
+pub use history_core::sql_types::{ClientIp, ClientIpValue, UtcTimestamp};
 #[cfg(feature = "uuid")]
 pub use history_core::sql_types::{HistoryUuid, UuidValue};
 pub use history_core::{

@@ -11,6 +11,8 @@ pub struct Some;
 pub struct None;
 pub struct Ok;
 pub struct Err;
+pub struct IpAddr;
+pub struct String;
 
 diesel::table! {
     widgets (id) {
@@ -20,17 +22,19 @@ diesel::table! {
     }
 }
 
+// With `request_info`, the record struct's address and text fields too.
 #[derive(Queryable, Selectable, HistoricalRecords)]
 #[diesel(table_name = widgets)]
+#[history(request_info)]
 pub struct Widget {
     pub id: i32,
-    pub name: String,
+    pub name: std::string::String,
     pub size: ::core::option::Option<i32>,
 }
 
 #[test]
 fn expands_cleanly_with_std_names_shadowed() {
-    let _shadows = (Result, Option, Some, None, Ok, Err);
+    let _shadows = (Result, Option, Some, None, Ok, Err, IpAddr, String);
     let widget = Widget {
         id: 1,
         name: "w".into(),
@@ -49,6 +53,9 @@ fn expands_cleanly_with_std_names_shadowed() {
         history_type: history_diesel::HistoryType::Created,
         history_user_id: ::core::option::Option::None,
         history_change_reason: ::core::option::Option::None,
+        history_client_ip: ::core::option::Option::Some(std::net::Ipv6Addr::LOCALHOST.into()),
+        history_user_agent: ::core::option::Option::None,
+        history_request_id: ::core::option::Option::Some("req".into()),
     };
     assert_eq!(record.clone(), record);
     assert_eq!(Widget::HISTORY_TABLE.history_table, "historical_widgets");
@@ -65,4 +72,8 @@ fn expands_cleanly_with_std_names_shadowed() {
         .first(&mut conn)
         .unwrap();
     assert_eq!(loaded.name, record.name);
+    assert_eq!(
+        (loaded.history_client_ip, loaded.history_request_id),
+        (record.history_client_ip, record.history_request_id)
+    );
 }

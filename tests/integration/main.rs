@@ -13,6 +13,7 @@ mod names;
 mod ordering;
 mod pools;
 mod reads;
+mod request_info;
 mod support;
 mod web;
 mod writes;

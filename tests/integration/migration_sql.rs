@@ -9,12 +9,13 @@ use std::path::PathBuf;
 
 use history_diesel::{write_migration, Dialect, HistoricalRecords, HistoryTableSpec};
 
-use crate::models::{EveryType, Order, Tag};
+use crate::models::{EveryType, Order, Tag, Ticket};
 
-const SPECS: [HistoryTableSpec; 3] = [
+const SPECS: [HistoryTableSpec; 4] = [
     Order::HISTORY_TABLE,
     EveryType::HISTORY_TABLE,
     Tag::HISTORY_TABLE,
+    Ticket::HISTORY_TABLE,
 ];
 
 fn migrations_dir(dialect: Dialect) -> PathBuf {

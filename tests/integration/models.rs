@@ -102,6 +102,39 @@ pub struct Tag {
     pub label: String,
 }
 
+diesel::table! {
+    tickets (id) {
+        id -> Integer,
+        title -> Text,
+    }
+}
+
+/// `request_info`: its records keep the client address, user agent and
+/// request id of each change.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Identifiable,
+    AsChangeset,
+    Insertable,
+    HistoricalRecords,
+)]
+#[diesel(table_name = tickets)]
+#[history(request_info)]
+pub struct Ticket {
+    pub id: i32,
+    pub title: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = tickets)]
+pub struct NewTicket<'a> {
+    pub title: &'a str,
+}
+
 /// A new order, the way a Diesel user inserts one.
 #[derive(Insertable)]
 #[diesel(table_name = orders)]

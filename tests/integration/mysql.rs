@@ -100,6 +100,7 @@ CREATE TABLE every_types (
 );
 CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT NOT NULL);
 CREATE TABLE notes (id INTEGER PRIMARY KEY AUTO_INCREMENT, body TEXT NOT NULL, touched INTEGER NOT NULL);
+CREATE TABLE tickets (id INTEGER PRIMARY KEY AUTO_INCREMENT, title TEXT NOT NULL);
 "#;
 
 /// The widest types of text and binary (`TEXT` and `BLOB` stop at 64 KiB).
@@ -127,6 +128,19 @@ const TAG_HISTORY_COLUMNS: [(&str, &str); 7] = [
     ("history_type", "char(1)"),
     ("history_user_id", "longtext"),
     ("history_change_reason", "longtext"),
+];
+
+const TICKET_HISTORY_COLUMNS: [(&str, &str); 10] = [
+    ("history_id", "bigint(20)"),
+    ("id", "int(11)"),
+    ("title", "longtext"),
+    ("history_date", "datetime(6)"),
+    ("history_type", "char(1)"),
+    ("history_user_id", "bigint(20)"),
+    ("history_change_reason", "varchar(100)"),
+    ("history_client_ip", "varchar(45)"),
+    ("history_user_agent", "varchar(512)"),
+    ("history_request_id", "varchar(128)"),
 ];
 
 const CHECK_VIOLATION: &str = "failed for";

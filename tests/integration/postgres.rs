@@ -80,6 +80,7 @@ CREATE TABLE every_types (
 );
 CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL);
 CREATE TABLE notes (id SERIAL PRIMARY KEY, body TEXT NOT NULL, touched INTEGER NOT NULL);
+CREATE TABLE tickets (id SERIAL PRIMARY KEY, title TEXT NOT NULL);
 "#;
 
 /// The widest types of text and binary.
@@ -107,6 +108,19 @@ const TAG_HISTORY_COLUMNS: [(&str, &str); 7] = [
     ("history_type", "character(1)"),
     ("history_user_id", "text"),
     ("history_change_reason", "text"),
+];
+
+const TICKET_HISTORY_COLUMNS: [(&str, &str); 10] = [
+    ("history_id", "bigint"),
+    ("id", "integer"),
+    ("title", "text"),
+    ("history_date", "timestamp without time zone"),
+    ("history_type", "character(1)"),
+    ("history_user_id", "bigint"),
+    ("history_change_reason", "character varying(100)"),
+    ("history_client_ip", "inet"),
+    ("history_user_agent", "character varying(512)"),
+    ("history_request_id", "character varying(128)"),
 ];
 
 const CHECK_VIOLATION: &str = "violates check constraint";
@@ -306,7 +320,7 @@ fn concurrent_connection(url: &str) -> PgConnection {
 
 fn drop_tables(conn: &mut PgConnection) {
     conn.batch_execute(
-        "DROP TABLE IF EXISTS orders, every_types, tags, notes, historical_orders CASCADE",
+        "DROP TABLE IF EXISTS orders, every_types, tags, notes, tickets, historical_orders CASCADE",
     )
     .unwrap();
 }

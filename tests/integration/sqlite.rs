@@ -61,6 +61,7 @@ CREATE TABLE every_types (
 );
 CREATE TABLE tags (code TEXT PRIMARY KEY NOT NULL, label TEXT NOT NULL);
 CREATE TABLE notes (id INTEGER PRIMARY KEY NOT NULL, body TEXT NOT NULL, touched INTEGER NOT NULL);
+CREATE TABLE tickets (id INTEGER PRIMARY KEY NOT NULL, title TEXT NOT NULL);
 "#;
 
 /// The widest types: SQLite keeps text and blobs of any length.
@@ -88,6 +89,19 @@ const TAG_HISTORY_COLUMNS: [(&str, &str); 7] = [
     ("history_type", "CHAR(1)"),
     ("history_user_id", "TEXT"),
     ("history_change_reason", "TEXT"),
+];
+
+const TICKET_HISTORY_COLUMNS: [(&str, &str); 10] = [
+    ("history_id", "INTEGER"),
+    ("id", "INTEGER"),
+    ("title", "TEXT"),
+    ("history_date", "TIMESTAMP"),
+    ("history_type", "CHAR(1)"),
+    ("history_user_id", "BIGINT"),
+    ("history_change_reason", "VARCHAR(100)"),
+    ("history_client_ip", "TEXT"),
+    ("history_user_agent", "TEXT"),
+    ("history_request_id", "TEXT"),
 ];
 
 const CHECK_VIOLATION: &str = "check constraint failed";

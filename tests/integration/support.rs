@@ -95,8 +95,8 @@ pub fn names_and_types(columns: &[Column]) -> Vec<(&str, &str)> {
 
 /// The test bodies of one backend. The invoking module provides `DIALECT`,
 /// `connect()`, `SOURCE_DDL`, `LIMITS_DDL`, `ORDER_HISTORY_COLUMNS`,
-/// `TAG_HISTORY_COLUMNS`, `CHECK_VIOLATION`, and `impl Inspect` for its
-/// connection type.
+/// `TAG_HISTORY_COLUMNS`, `TICKET_HISTORY_COLUMNS`, `CHECK_VIOLATION`, and
+/// `impl Inspect` for its connection type.
 macro_rules! backend_suite {
     (embedded_migrations = $embedded:literal) => {
         use chrono::{NaiveTime, Timelike};
@@ -111,7 +111,8 @@ macro_rules! backend_suite {
 
         const EMBEDDED: EmbeddedMigrations = embed_migrations!($embedded);
 
-        const SPECS: [HistoryTableSpec; 3] = [Order::HISTORY_TABLE, EveryType::HISTORY_TABLE, Tag::HISTORY_TABLE];
+        const SPECS: [HistoryTableSpec; 4] =
+            [Order::HISTORY_TABLE, EveryType::HISTORY_TABLE, Tag::HISTORY_TABLE, Ticket::HISTORY_TABLE];
 
         fn create_tables(conn: &mut Conn) {
             conn.batch_execute(SOURCE_DDL).expect("source tables");
@@ -132,7 +133,7 @@ macro_rules! backend_suite {
             let migrations = FileBasedMigrations::from_path(&dir).unwrap();
 
             let applied = conn.run_pending_migrations(migrations.clone()).unwrap();
-            assert_eq!(applied.len(), 3);
+            assert_eq!(applied.len(), SPECS.len());
             for spec in SPECS {
                 let columns = conn.columns(spec.history_table);
                 let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
@@ -140,7 +141,7 @@ macro_rules! backend_suite {
             }
 
             let reverted = conn.revert_all_migrations(migrations).unwrap();
-            assert_eq!(reverted.len(), 3);
+            assert_eq!(reverted.len(), SPECS.len());
             for spec in SPECS {
                 assert!(conn.columns(spec.history_table).is_empty(), "{} still exists", spec.history_table);
             }
@@ -151,7 +152,7 @@ macro_rules! backend_suite {
         fn committed_migrations_run_through_embed_migrations() {
             let mut conn = connect();
             let applied = conn.run_pending_migrations(EMBEDDED).unwrap();
-            assert_eq!(applied.len(), 3);
+            assert_eq!(applied.len(), SPECS.len());
             assert_eq!(conn.columns("historical_orders").len(), Order::HISTORY_TABLE.column_names().len());
             conn.revert_all_migrations(EMBEDDED).unwrap();
             assert!(conn.columns("historical_orders").is_empty());
@@ -370,6 +371,7 @@ macro_rules! backend_suite {
         crate::ordering::ordering_suite!();
         crate::atomicity::atomicity_suite!();
         crate::limits::limits_suite!();
+        crate::request_info::request_info_suite!();
 
         #[test]
         fn down_migration_drops_the_history_table() {

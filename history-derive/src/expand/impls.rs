@@ -236,7 +236,7 @@ fn table_spec(model: &Model) -> TokenStream {
         .model_fields
         .iter()
         .map(|field| column_name(quote!(#table_path), &field.column));
-    let skip_unchanged = model.skip_unchanged;
+    let (skip_unchanged, request_info) = (model.skip_unchanged, model.request_info);
     let change_reason = match model.change_reason {
         ChangeReason::Varchar(len) => quote!(#private::ChangeReasonColumn::Varchar(#len)),
         ChangeReason::Text => quote!(#private::ChangeReasonColumn::Text),
@@ -255,6 +255,7 @@ fn table_spec(model: &Model) -> TokenStream {
             change_reason: #change_reason,
             model_columns: &[#(#model_columns),*],
             skip_unchanged: #skip_unchanged,
+            request_info: #request_info,
         }
     }
 }

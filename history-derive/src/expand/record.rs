@@ -51,6 +51,18 @@ pub fn record_struct(model: &Model) -> TokenStream {
         }
     });
 
+    let request_info = model.request_info.then(|| {
+        quote! {
+            /// The address of the client the change came from, if known.
+            #[diesel(serialize_as = #private::ClientIpValue)]
+            #vis history_client_ip: ::core::option::Option<::std::net::IpAddr>,
+            /// The client's `User-Agent`, if known.
+            #vis history_user_agent: ::core::option::Option<::std::string::String>,
+            /// The id of the request that made the change, if known.
+            #vis history_request_id: ::core::option::Option<::std::string::String>,
+        }
+    });
+
     quote! {
         #[doc = #doc]
         #[derive(
@@ -74,6 +86,7 @@ pub fn record_struct(model: &Model) -> TokenStream {
             #vis history_user_id: ::core::option::Option<#user_id_type>,
             /// Why the change was made, if given.
             #vis history_change_reason: ::core::option::Option<::std::string::String>,
+            #request_info
         }
     }
 }

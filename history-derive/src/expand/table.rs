@@ -56,6 +56,13 @@ pub fn history_table(model: &Model) -> TokenStream {
         HistoryIdKind::Integer => quote!(::diesel::sql_types::BigInt),
         HistoryIdKind::Uuid => quote!(#private::HistoryUuid),
     };
+    let request_info = model.request_info.then(|| {
+        quote! {
+            history_client_ip -> ::diesel::sql_types::Nullable<#private::ClientIp>,
+            history_user_agent -> ::diesel::sql_types::Nullable<::diesel::sql_types::Text>,
+            history_request_id -> ::diesel::sql_types::Nullable<::diesel::sql_types::Text>,
+        }
+    });
     let schema = model.history_schema.as_ref().map(|schema| quote!(#schema.));
     let doc = format!(
         " The history table of `{}` (`#[derive(HistoricalRecords)]` on `{}`).",
@@ -76,6 +83,7 @@ pub fn history_table(model: &Model) -> TokenStream {
                 history_type -> ::diesel::sql_types::Text,
                 history_user_id -> ::diesel::sql_types::Nullable<#user_id_sql>,
                 history_change_reason -> ::diesel::sql_types::Nullable<::diesel::sql_types::Text>,
+                #request_info
             }
         }
     }

@@ -131,6 +131,7 @@ const _: () = {
                 <orders::note as ::diesel::Column>::NAME,
             ],
             skip_unchanged: false,
+            request_info: false,
         };
         fn history_key(&self) -> Self::Id {
             ::core::clone::Clone::clone(&self.id)

@@ -129,6 +129,7 @@ const _: () = {
                 <crate::schema::line_items::untracked as ::diesel::Column>::NAME,
             ],
             skip_unchanged: false,
+            request_info: false,
         };
         fn history_key(&self) -> Self::Id {
             ::core::clone::Clone::clone(&self.order_id)

@@ -287,8 +287,10 @@ macro_rules! multi_row_insert {
 pub(crate) use multi_row_insert;
 
 /// Bind parameters a statement of a bulk write carries besides its rows'
-/// values: the history date (twice when it is bound), user and reason, with
-/// room to spare.
+/// values: those of its history INSERT (PostgreSQL's CTE), the history date
+/// (twice when it is bound), user and reason, and with
+/// `#[history(request_info)]` client address, user agent and request id:
+/// seven at most, with room to spare.
 const OWN_BINDS: usize = 16;
 
 /// Rows per statement of a bulk write: `batch_size`, cut so that the rows'
@@ -306,4 +308,75 @@ where
     let limit = <E::Backend as HistoryBackend>::bind_limit(exec).await?;
     let fit = (limit.saturating_sub(OWN_BINDS) / binds_per_row.max(1)).max(1);
     Ok(batch_size.clamp(1, fit))
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use std::marker::PhantomData;
+
+    use diesel::sql_types::BigInt;
+    use diesel::sqlite::Sqlite;
+
+    use super::OWN_BINDS;
+    use crate::context::HistoryMeta;
+    use crate::query::{Fixed, RecordHistory, WithUserSqlType};
+    use crate::{
+        ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, HistoryType,
+        SqlKind,
+    };
+
+    const TICKETS: HistoryTableSpec = HistoryTableSpec {
+        model: "Ticket",
+        source_table: "tickets",
+        source_schema: None,
+        history_table: "historical_tickets",
+        history_schema: None,
+        primary_key: &["id"],
+        columns: &[ColumnSpec {
+            name: "id",
+            ty: ColumnType::Kind(SqlKind::Integer),
+            nullable: false,
+        }],
+        history_id: HistoryIdKind::Integer,
+        user_id: SqlKind::BigInt,
+        change_reason: ChangeReasonColumn::Varchar(100),
+        model_columns: &["id"],
+        skip_unchanged: false,
+        request_info: true,
+    };
+
+    /// The most binds a history INSERT carries: a bound date (twice), user,
+    /// reason and the three request columns, within what a bulk write keeps
+    /// free of its rows' binds. The values are binds, not SQL text.
+    #[test]
+    fn a_record_statement_binds_its_context_within_own_binds() {
+        let meta = HistoryMeta::<i64> {
+            date: history_core::sql_types::UtcTimestamp::new(chrono::Utc::now()),
+            explicit: true,
+            user: Some(7),
+            reason: Some("why".into()),
+            client_ip: Some("2001:db8::1".parse().unwrap()),
+            user_agent: Some("'); DROP TABLE tickets; --".into()),
+            request_id: Some("req-1".into()),
+        };
+        let record = WithUserSqlType::<_, BigInt>(
+            RecordHistory {
+                spec: &TICKETS,
+                from_cte: None,
+                filter: Fixed("TRUE"),
+                kind: HistoryType::Created,
+                meta: &meta,
+            },
+            PhantomData,
+        );
+        let binds = crate::dialect::rendered_bind_count::<Sqlite, _>(&record).unwrap();
+        assert_eq!(binds, 7);
+        assert!(binds <= OWN_BINDS);
+        let text = diesel::debug_query::<Sqlite, _>(&record).to_string();
+        let sql = text.split(" -- binds:").next().unwrap();
+        assert!(sql.contains("history_client_ip"), "{sql}");
+        for value in ["DROP", "req-1", "2001:db8", "why"] {
+            assert!(!sql.contains(value), "{value} in {sql}");
+        }
+    }
 }

@@ -8,6 +8,7 @@
 //! bound, `DB: ModelStatements<M>`.
 
 use std::marker::PhantomData;
+use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use diesel::deserialize::FromSqlRow;
@@ -18,7 +19,7 @@ use diesel::query_builder::{QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Nullable, SingleValue, SqlType, Text};
 use diesel::{QueryResult, SelectableHelper};
-use history_core::sql_types::{HistoryDate, UtcTimestamp};
+use history_core::sql_types::{ClientIp, HistoryDate, UtcTimestamp};
 
 use crate::context::HistoryMeta;
 use crate::exec::Executor;
@@ -255,12 +256,14 @@ where
         + HasSqlType<KeySqlType<M>>
         + HasSqlType<HistoryKeySqlType<M>>
         + HasSqlType<M::UserIdSqlType>
+        + HasSqlType<ClientIp>
         + QueryMetadata<KeySqlType<M>>
         + QueryMetadata<SelectBy<M, DB>>
         + QueryMetadata<SelectBy<M::Record, DB>>,
     DB::QueryBuilder: Default,
     UtcTimestamp: ToSql<HistoryDate, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
+    Option<IpAddr>: ToSql<Nullable<ClientIp>, DB>,
     <M::Table as diesel::QuerySource>::FromClause: QueryFragment<DB>,
     InfixNode<Identifier<'static>, Identifier<'static>, &'static str>: QueryFragment<DB>,
 {

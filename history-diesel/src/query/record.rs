@@ -2,20 +2,24 @@
 //! of every write, and the change-reason update.
 
 use std::marker::PhantomData;
+use std::net::IpAddr;
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
-use history_core::sql_types::{HistoryDate, UtcTimestamp};
+use history_core::sql_types::{ClientIp, HistoryDate, UtcTimestamp};
 
 use super::{push_column, push_names, push_table, Direction, Follows, KeyIn};
+use crate::columns::HistoryColumn;
 use crate::context::HistoryMeta;
 use crate::{columns, HistoryBackend, HistoryTableSpec, HistoryType};
 
-/// `INSERT INTO history (...) SELECT ..., date, kind, user, reason FROM source WHERE filter`:
-/// the record is built from what the database holds, never from Rust values.
+/// `INSERT INTO history (...) SELECT ..., date, kind, user, reason[, client
+/// ip, user agent, request id] FROM source WHERE filter`: the record is built
+/// from what the database holds, never from Rust values. The context's values
+/// (user, reason, where the change came from) are binds.
 pub struct RecordHistory<'q, W, U> {
     pub(crate) spec: &'static HistoryTableSpec,
     /// Read the rows from this CTE (named like the source table) instead of
@@ -32,33 +36,37 @@ pub struct WithUserSqlType<N, UST>(pub(crate) N, pub(crate) PhantomData<UST>);
 
 impl<DB, W, U, UST> QueryFragment<DB> for WithUserSqlType<RecordHistory<'_, W, U>, UST>
 where
-    DB: HistoryBackend + HasSqlType<HistoryDate> + HasSqlType<Text> + HasSqlType<UST>,
+    DB: HistoryBackend
+        + HasSqlType<HistoryDate>
+        + HasSqlType<Text>
+        + HasSqlType<UST>
+        + HasSqlType<ClientIp>,
     UST: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
     W: QueryFragment<DB>,
     UtcTimestamp: ToSql<HistoryDate, DB>,
     Option<U>: ToSql<Nullable<UST>, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
+    Option<IpAddr>: ToSql<Nullable<ClientIp>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         let node = &self.0;
         let tracked: Vec<&str> = node.spec.columns.iter().map(|c| c.name).collect();
+        // The names and the values of the history columns come out of one
+        // list, so no value can land in another column.
+        let recorded: Vec<HistoryColumn> = node.spec.recorded_columns().collect();
+        let names: Vec<&str> = recorded.iter().map(|column| column.name()).collect();
         out.push_sql("INSERT INTO ");
         push_table(&mut out, node.spec.history());
         out.push_sql(" (");
         push_names(&mut out, &tracked)?;
         out.push_sql(", ");
-        push_names(&mut out, &columns::RESERVED[1..])?;
+        push_names(&mut out, &names)?;
         out.push_sql(") SELECT ");
         push_names(&mut out, &tracked)?;
-        out.push_sql(", ");
-        push_record_date(&mut out, node.spec, node.meta)?;
-        // One of three fixed characters: written as a literal, not a bind.
-        out.push_sql(", '");
-        out.push_sql(node.kind.as_str());
-        out.push_sql("', ");
-        out.push_bind_param::<Nullable<UST>, Option<U>>(&node.meta.user)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, Option<String>>(&node.meta.reason)?;
+        for column in recorded {
+            out.push_sql(", ");
+            push_recorded_value(&mut out, node, column)?;
+        }
         out.push_sql(" FROM ");
         match node.from_cte {
             // Named like the source table, which the guard below qualifies with.
@@ -76,6 +84,55 @@ where
             push_unchanged_guard(&mut out, node.spec)?;
         }
         Ok(())
+    }
+}
+
+/// The value a record gets for one history column after the tracked ones.
+fn push_recorded_value<'b, DB, W, U, UST>(
+    out: &mut AstPass<'_, 'b, DB>,
+    node: &'b RecordHistory<'_, W, U>,
+    column: HistoryColumn,
+) -> QueryResult<()>
+where
+    DB: HistoryBackend
+        + HasSqlType<HistoryDate>
+        + HasSqlType<Text>
+        + HasSqlType<UST>
+        + HasSqlType<ClientIp>,
+    UST: diesel::sql_types::SqlType + diesel::sql_types::SingleValue,
+    UtcTimestamp: ToSql<HistoryDate, DB>,
+    Option<U>: ToSql<Nullable<UST>, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+    Option<IpAddr>: ToSql<Nullable<ClientIp>, DB>,
+{
+    let meta = node.meta;
+    match column {
+        HistoryColumn::Date => push_record_date(out, node.spec, meta),
+        // One of three fixed characters: written as a literal, not a bind.
+        HistoryColumn::Type => {
+            out.push_sql("'");
+            out.push_sql(node.kind.as_str());
+            out.push_sql("'");
+            Ok(())
+        }
+        HistoryColumn::UserId => out.push_bind_param::<Nullable<UST>, Option<U>>(&meta.user),
+        HistoryColumn::ChangeReason => {
+            out.push_bind_param::<Nullable<Text>, Option<String>>(&meta.reason)
+        }
+        // Client input, so binds like the rest: NULL when the context has none.
+        HistoryColumn::ClientIp => {
+            out.push_bind_param::<Nullable<ClientIp>, Option<IpAddr>>(&meta.client_ip)
+        }
+        HistoryColumn::UserAgent => {
+            out.push_bind_param::<Nullable<Text>, Option<String>>(&meta.user_agent)
+        }
+        HistoryColumn::RequestId => {
+            out.push_bind_param::<Nullable<Text>, Option<String>>(&meta.request_id)
+        }
+        // Assigned by the database; never among the recorded columns.
+        HistoryColumn::Id => Err(diesel::result::Error::QueryBuilderError(
+            "history_id is assigned by the database, not recorded".into(),
+        )),
     }
 }
 

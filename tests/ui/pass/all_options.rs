@@ -45,7 +45,13 @@ pub struct Order {
 
 #[derive(Queryable, Selectable, HistoricalRecords)]
 #[diesel(table_name = customers)]
-#[history(include(name, id), user_id_type = String, history_id = integer, change_reason = varchar(255))]
+#[history(
+    include(name, id),
+    user_id_type = String,
+    history_id = integer,
+    change_reason = varchar(255),
+    request_info
+)]
 pub struct Customer {
     pub id: i64,
     #[history(sql_type = diesel::sql_types::VarChar)]
@@ -62,5 +68,6 @@ fn main() {
     let _: Option<&uuid::Uuid> = record.as_ref().map(|r| r.history_id());
     let record: Option<HistoricalCustomer> = None;
     let _: Option<&i64> = record.as_ref().map(|r| r.history_id());
+    let _: Option<std::net::IpAddr> = record.and_then(|r| r.history_client_ip);
     let _ = Order::history_migration(history_diesel::Dialect::Sqlite);
 }
