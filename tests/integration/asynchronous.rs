@@ -219,7 +219,8 @@ macro_rules! async_suite {
             use crate::asynchronous::{async_step, every_helper, sync_step};
             use crate::models::*;
 
-            const SPECS: [HistoryTableSpec; 3] = [Order::HISTORY_TABLE, Tag::HISTORY_TABLE, Note::HISTORY_TABLE];
+            const SPECS: [HistoryTableSpec; 4] =
+                [Order::HISTORY_TABLE, Tag::HISTORY_TABLE, Note::HISTORY_TABLE, Ticket::HISTORY_TABLE];
 
             fn runtime() -> tokio::runtime::Runtime {
                 tokio::runtime::Builder::new_multi_thread()
@@ -480,6 +481,8 @@ macro_rules! async_suite {
                     assert_eq!(records, 6);
                 });
             }
+
+            crate::requests::request_suite!();
         }
     };
 }

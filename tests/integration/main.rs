@@ -14,6 +14,7 @@ mod ordering;
 mod pools;
 mod reads;
 mod request_info;
+mod requests;
 mod support;
 mod web;
 mod writes;
