@@ -95,6 +95,9 @@ impl<M: HistoricalRecords> HistoryQueries for M {}
 /// Reads the history of a model, for every model with
 /// `#[derive(HistoricalRecords)]`.
 ///
+/// On diesel-async connections (feature `async`), the same methods, `async`,
+/// are `history_diesel::asynchronous::ReadHistory`'s.
+///
 /// Records are always ordered by (`history_date`, `history_id`): two
 /// records with the same date are told apart by their id, so every question
 /// has one answer. Times are inclusive and kept to the microsecond.

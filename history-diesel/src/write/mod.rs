@@ -42,6 +42,9 @@ impl Default for BulkOptions {
 ///
 /// Each call is atomic (one statement, or one transaction; a savepoint inside
 /// yours): the data write and its history are kept together or not at all.
+/// On diesel-async connections (feature `async`), the same methods, `async`,
+/// are `history_diesel::asynchronous::WriteWithHistory`'s, with the same
+/// statements.
 ///
 /// What each backend costs, per call (`k` = key chunks of [`KEY_CHUNK`](crate::KEY_CHUNK)
 /// rows; `b` = batches; round trips on PostgreSQL and MySQL):
