@@ -21,6 +21,7 @@ use std::process::ExitCode;
 
 use crate::args::{Command, Config};
 use crate::backend::Backend;
+use crate::conn::block;
 use crate::report::Measurement;
 
 /// Every failure ends the run with its message; none is recovered from.
@@ -89,7 +90,10 @@ fn run_backend(backend: Backend, config: &Config) -> Result<Vec<Measurement>> {
     }
 }
 
+/// A blocking connection: the run is driven in one poll, on this thread.
 fn on<C: workloads::Ops>(config: &Config) -> Result<Vec<Measurement>> {
-    let mut conn = C::open()?;
-    workloads::run(&mut conn, config)
+    block(async {
+        let mut conn = C::open().await?;
+        workloads::run(&mut conn, config).await
+    })
 }

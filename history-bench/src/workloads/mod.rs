@@ -2,6 +2,8 @@
 //! workloads alternate in chunks, whole-workload ones by repetition, and the
 //! system that goes first switches every round, so drift in machine load
 //! (the machine is shared) falls on both.
+//!
+//! Each workload is an `async fn` over its connection (see `conn.rs`).
 
 pub mod all_as_of;
 pub mod as_of;
@@ -11,11 +13,13 @@ pub mod fill;
 pub mod prev_record;
 pub mod update;
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use history_diesel::HistoryContext;
 
 use crate::args::Config;
+use crate::backend::Backend;
 use crate::conn::BenchConn;
 use crate::report::{Measurement, System, Timing, Workload};
 use crate::stats;
@@ -66,7 +70,7 @@ pub struct Run<'c, C> {
 }
 
 /// Runs the selected workloads on one backend.
-pub fn run<C: Ops>(conn: &mut C, config: &Config) -> Result<Vec<Measurement>> {
+pub async fn run<C: Ops>(conn: &mut C, config: &Config) -> Result<Vec<Measurement>> {
     let tracer = Tracer::install(conn, config.trace);
     let mut run = Run {
         conn,
@@ -76,28 +80,28 @@ pub fn run<C: Ops>(conn: &mut C, config: &Config) -> Result<Vec<Measurement>> {
     };
     let selected = |w: Workload| config.workloads.contains(&w);
     if selected(Workload::W1) {
-        create::run(&mut run)?;
+        create::run(&mut run).await?;
     }
     if selected(Workload::W2) {
-        update::run(&mut run)?;
+        update::run(&mut run).await?;
     }
     if selected(Workload::W3) {
-        bulk::run(&mut run)?;
+        bulk::run(&mut run).await?;
     }
     if [Workload::W4, Workload::W5, Workload::W6]
         .into_iter()
         .any(selected)
     {
         // One data set serves the three read workloads, which leave it as is.
-        let data = fill::fill(run.conn, config)?;
+        let data = fill::fill(run.conn, config).await?;
         if selected(Workload::W4) {
-            as_of::run(&mut run, &data)?;
+            as_of::run(&mut run, &data).await?;
         }
         if selected(Workload::W5) {
-            all_as_of::run(&mut run, &data)?;
+            all_as_of::run(&mut run, &data).await?;
         }
         if selected(Workload::W6) {
-            prev_record::run(&mut run, &data)?;
+            prev_record::run(&mut run, &data).await?;
         }
     }
     Ok(run.results)
@@ -112,10 +116,10 @@ pub fn turn_order(round: usize) -> [System; 2] {
     }
 }
 
-/// Times `f`.
-pub fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
+/// Times `op` (a future does nothing before it is first polled).
+pub async fn timed<T>(op: impl Future<Output = Result<T>>) -> Result<(T, Duration)> {
     let start = Instant::now();
-    let value = f()?;
+    let value = op.await?;
     Ok((value, start.elapsed()))
 }
 
@@ -124,12 +128,12 @@ impl<C: BenchConn> Run<'_, C> {
     /// turns, timing each of the last `n` alone, and records both results.
     /// Operation `i` of one system gets the same input as operation `i` of
     /// the other.
-    pub fn per_op(
+    pub async fn per_op(
         &mut self,
         workload: Workload,
         n: usize,
-        mut history: impl FnMut(&mut C, usize) -> Result<()>,
-        mut plain: impl FnMut(&mut C, usize) -> Result<()>,
+        mut history: impl AsyncFnMut(&mut C, usize) -> Result<()>,
+        mut plain: impl AsyncFnMut(&mut C, usize) -> Result<()>,
     ) -> Result<()> {
         let total = WARMUP + n;
         let mut times = [Vec::with_capacity(n), Vec::with_capacity(n)];
@@ -138,13 +142,14 @@ impl<C: BenchConn> Run<'_, C> {
             for system in turn_order(round) {
                 for i in start..(start + chunk).min(total) {
                     let conn = &mut *self.conn;
-                    let op = || match system {
-                        System::History => history(conn, i),
-                        System::Plain => plain(conn, i),
+                    let op = async {
+                        match system {
+                            System::History => history(conn, i).await,
+                            System::Plain => plain(conn, i).await,
+                        }
                     };
-                    let tracer = &self.tracer;
                     let name = || label(C::BACKEND, workload, system);
-                    let ((), elapsed) = timed(|| tracer.capture_if(i == 0, name, op))?;
+                    let ((), elapsed) = timed(self.tracer.capture_if(i == 0, name, op)).await?;
                     if i >= WARMUP {
                         times[system as usize].push(elapsed);
                     }
@@ -188,6 +193,6 @@ impl<C: BenchConn> Run<'_, C> {
 }
 
 /// The trace label of one system's operation.
-pub fn label(backend: crate::backend::Backend, workload: Workload, system: System) -> String {
+pub fn label(backend: Backend, workload: Workload, system: System) -> String {
     format!("{backend} {workload} {}", system.name())
 }
