@@ -1,11 +1,13 @@
-//! Connections: what the workloads need of every connection type, and the
-//! macro that implements an operations trait once for each connection type
-//! built in (finding the database is in `database.rs`).
+//! Connections: what the workloads need of every connection type, blocking
+//! (Diesel's) or asynchronous (diesel-async's), and the macro that
+//! implements an operations trait once for each connection type built in
+//! (finding the database is in `database.rs`).
 //!
-//! The workloads are `async fn`s, as history-diesel writes its sequences, so
-//! that one body can serve a blocking and an asynchronous client: on a
-//! blocking connection every step is done when it returns, and [`block`]
-//! drives a whole run in one poll on the calling thread.
+//! The workloads are `async fn`s, written once for both kinds of client, as
+//! history-diesel writes its sequences: on a blocking connection every step
+//! is done when it returns, so [`block`] drives a whole run in one poll on
+//! the calling thread; on an asynchronous one a tokio runtime drives the very
+//! same code (`main.rs`).
 
 use std::future::Future;
 use std::pin::pin;
@@ -14,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use diesel::connection::Instrumentation;
 use diesel::QueryableByName;
 
-use crate::backend::Backend;
+use crate::backend::Target;
 use crate::database::Open;
 use crate::Result;
 
@@ -23,7 +25,7 @@ use crate::Result;
 /// [`crate::schema`].
 #[allow(async_fn_in_trait)] // the binary's own trait; no future leaves the thread
 pub trait BenchConn: Open + Sized + 'static {
-    const BACKEND: Backend;
+    const TARGET: Target;
 
     /// `SELECT COUNT(*)` of a table.
     async fn count(&mut self, table: &str) -> Result<i64>;
@@ -38,18 +40,23 @@ pub trait BenchConn: Open + Sized + 'static {
 }
 
 /// Implements the items in braces once per connection type this binary was
-/// built with; the list names them (`sqlite`, `postgres`, `mysql`), and no
-/// list means all three. Items that only some backends can compile
-/// (`RETURNING`) take a list without the others.
+/// built with; the list names them (`sqlite`, `postgres`, `mysql`,
+/// `postgres_async`, `mysql_async`), and no list means the three blocking
+/// ones. Items that only some backends can compile (`RETURNING`) take a
+/// list without the others.
 ///
-/// Inside, `Conn` names the connection type and `BACKEND` its [`Backend`],
-/// and the names of the module [`blocking`] are in scope: `wait!(call)`, the
-/// call itself (it is done when it returns), Diesel's `RunQueryDsl` and
-/// history-diesel's traits, and `Client`, `Simple` and `TransactionManager`
-/// for the connection's traits.
+/// Inside, `Conn` names the connection type and `TARGET` its [`Target`],
+/// and the names of the module `blocking` or `asynchronous` are in scope,
+/// so one body serves both kinds of client: `wait!(call)` is `call.await`
+/// on an asynchronous connection and `call` on a blocking one,
+/// `RunQueryDsl` and history-diesel's traits are the kind's own, and
+/// `Client`, `Simple` and `TransactionManager` name its connection traits.
+/// A module with items for asynchronous connections imports neither
+/// Diesel's prelude nor history-diesel's traits itself: with two
+/// `RunQueryDsl`s in scope every call would be ambiguous.
 macro_rules! for_connections {
-    ([$($backend:ident),+] $body:tt) => {
-        $( $crate::conn::for_connections!(@one $backend $body); )+
+    ([$($target:ident),+] $body:tt) => {
+        $( $crate::conn::for_connections!(@one $target $body); )+
     };
     ($body:tt) => {
         $crate::conn::for_connections!([sqlite, postgres, mysql] $body);
@@ -69,14 +76,26 @@ macro_rules! for_connections {
             @each feature = "mysql", diesel::MysqlConnection, Mysql, blocking $body
         );
     };
-    (@each $cfg:meta, $conn:ty, $backend:ident, $kind:ident { $($item:item)* }) => {
+    (@one postgres_async $body:tt) => {
+        $crate::conn::for_connections!(
+            @each feature = "async", diesel_async::AsyncPgConnection, PostgresAsync,
+            asynchronous $body
+        );
+    };
+    (@one mysql_async $body:tt) => {
+        $crate::conn::for_connections!(
+            @each all(feature = "async", feature = "mysql"), diesel_async::AsyncMysqlConnection,
+            MysqlAsync, asynchronous $body
+        );
+    };
+    (@each $cfg:meta, $conn:ty, $target:ident, $kind:ident { $($item:item)* }) => {
         #[cfg($cfg)]
         const _: () = {
             #[allow(unused_imports)]
             use $crate::conn::$kind::*;
             type Conn = $conn;
             #[allow(dead_code)]
-            const BACKEND: $crate::backend::Backend = $crate::backend::Backend::$backend;
+            const TARGET: $crate::backend::Target = $crate::backend::Target::$target;
             $($item)*
         };
     };
@@ -87,6 +106,14 @@ pub(crate) use for_connections;
 macro_rules! blocking_wait {
     ($call:expr) => {
         $call
+    };
+}
+
+/// `wait!` on an asynchronous connection.
+#[cfg(feature = "async")]
+macro_rules! async_wait {
+    ($call:expr) => {
+        $call.await
     };
 }
 
@@ -101,6 +128,20 @@ pub mod blocking {
     pub(crate) use blocking_wait as wait;
 }
 
+/// What the body of [`for_connections!`] names on an asynchronous
+/// connection: diesel-async's `RunQueryDsl` (it shadows the one in Diesel's
+/// prelude) and history-diesel's asynchronous traits.
+#[cfg(feature = "async")]
+pub mod asynchronous {
+    pub use diesel::prelude::*;
+    pub use diesel_async::{
+        AsyncConnection as Client, RunQueryDsl, SimpleAsyncConnection as Simple, TransactionManager,
+    };
+    pub use history_diesel::asynchronous::prelude::*;
+
+    pub(crate) use async_wait as wait;
+}
+
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -112,9 +153,9 @@ fn count_sql(table: &str) -> String {
     format!("SELECT COUNT(*) AS n FROM {table}")
 }
 
-for_connections! {[sqlite, postgres, mysql] {
+for_connections! {[sqlite, postgres, mysql, postgres_async, mysql_async] {
     impl crate::conn::BenchConn for Conn {
-        const BACKEND: crate::backend::Backend = BACKEND;
+        const TARGET: crate::backend::Target = TARGET;
 
         async fn count(&mut self, table: &str) -> Result<i64> {
             Ok(wait!(diesel::sql_query(count_sql(table)).get_result::<Count>(self))?.n)

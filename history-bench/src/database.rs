@@ -106,7 +106,7 @@ fn mysql_url() -> Result<String> {
     Ok(url)
 }
 
-for_connections! {[postgres] {
+for_connections! {[postgres, postgres_async] {
     impl Open for Conn {
         async fn open() -> Result<Self> {
             Ok(wait!(Conn::establish(&pg_url()?))?)
@@ -114,7 +114,7 @@ for_connections! {[postgres] {
     }
 }}
 
-for_connections! {[mysql] {
+for_connections! {[mysql, mysql_async] {
     impl Open for Conn {
         async fn open() -> Result<Self> {
             Ok(wait!(Conn::establish(&mysql_url()?))?)

@@ -65,13 +65,13 @@ pub fn ddl(backend: Backend) -> String {
 
 /// Drops and recreates the benchmark's tables.
 pub async fn reset<C: BenchConn>(conn: &mut C) -> Result<()> {
-    conn.batch(&ddl(C::BACKEND)).await
+    conn.batch(&ddl(C::TARGET.backend())).await
 }
 
 /// Refreshes the planner's statistics after a bulk fill, as autovacuum (or
 /// an operator) would before the tables are read in production.
 pub async fn analyze<C: BenchConn>(conn: &mut C) -> Result<()> {
-    let sql = match C::BACKEND {
+    let sql = match C::TARGET.backend() {
         Backend::Sqlite => "ANALYZE",
         Backend::Postgres => "ANALYZE orders, historical_orders",
         Backend::Mysql => "ANALYZE TABLE orders, historical_orders",

@@ -54,7 +54,7 @@ for_connections! {{
         }
 
         fn plain_all_as_of(&mut self, at: NaiveDateTime) -> Result<Vec<PlainRecord>> {
-            Ok(match <Conn as BenchConn>::BACKEND {
+            Ok(match <Conn as BenchConn>::TARGET.backend() {
                 Backend::Postgres => diesel::sql_query(DISTINCT_ON)
                     .bind::<Timestamp, _>(at)
                     .load(self)?,
@@ -75,7 +75,7 @@ pub async fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Re
     for rep in 0..run.config.reps {
         for system in turn_order(rep) {
             let conn = &mut *run.conn;
-            let name = || label(C::BACKEND, Workload::W5, system);
+            let name = || label(C::TARGET, Workload::W5, system);
             let tracer = &run.tracer;
             // The checksum is taken after the clock stops.
             let (sum, elapsed) = match system {

@@ -1,7 +1,8 @@
 //! W4, as_of of one object: random (object, time) look-ups in the filled
 //! history. History: `Order::as_of`. Plain: the latest record of the object
 //! up to the time, by the (id, history_date, history_id) index, in Diesel's
-//! DSL; a deletion there means no object, as for `as_of`.
+//! DSL; a deletion there means no object, as for `as_of`. On diesel-async,
+//! the same calls of `history_diesel::asynchronous` and `diesel_async`.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use history_diesel::HistoryError;
@@ -25,7 +26,7 @@ pub trait Ops {
     async fn plain_as_of(&mut self, id: i32, at: NaiveDateTime) -> Result<Option<PlainRecord>>;
 }
 
-for_connections! {{
+for_connections! {[sqlite, postgres, mysql, postgres_async, mysql_async] {
     impl Ops for Conn {
         async fn history_as_of(&mut self, id: i32, at: DateTime<Utc>) -> Result<Option<Order>> {
             match wait!(Order::as_of(self, &id, at)) {

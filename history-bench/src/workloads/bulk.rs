@@ -61,7 +61,7 @@ pub async fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>) -> Result<()> {
         schema::reset(run.conn).await?;
         for system in turn_order(rep) {
             let conn = &mut *run.conn;
-            let name = || label(C::BACKEND, Workload::W3, system);
+            let name = || label(C::TARGET, Workload::W3, system);
             let op = async {
                 match system {
                     System::History => conn.history_bulk_create(&inputs, &ctx, batch),

@@ -1,6 +1,7 @@
 //! W1, single create: one row per call, each in its own transaction, and
 //! the row as stored comes back. History: `create_with_history`. Plain: the
-//! best plain Diesel way to insert and get the row back.
+//! best plain Diesel way to insert and get the row back. On diesel-async,
+//! the same calls of `history_diesel::asynchronous` and `diesel_async`.
 
 use history_diesel::HistoryContext;
 
@@ -28,7 +29,7 @@ pub trait PlainCreate {
     async fn plain_create(&mut self, new: &NewPlainOrder<'_>) -> Result<PlainOrder>;
 }
 
-for_connections! {{
+for_connections! {[sqlite, postgres, mysql, postgres_async, mysql_async] {
     impl Ops for Conn {
         async fn history_create(
             &mut self,
@@ -40,7 +41,7 @@ for_connections! {{
     }
 }}
 
-for_connections! {[sqlite, postgres] {
+for_connections! {[sqlite, postgres, postgres_async] {
     impl PlainCreate for Conn {
         async fn plain_create(&mut self, new: &NewPlainOrder<'_>) -> Result<PlainOrder> {
             // INSERT .. RETURNING: one statement, no transaction needed.
@@ -52,7 +53,7 @@ for_connections! {[sqlite, postgres] {
     }
 }}
 
-for_connections! {[mysql] {
+for_connections! {[mysql, mysql_async] {
     impl PlainCreate for Conn {
         async fn plain_create(&mut self, new: &NewPlainOrder<'_>) -> Result<PlainOrder> {
             // No RETURNING on MySQL: insert, then read the row back by this

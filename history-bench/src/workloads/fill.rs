@@ -29,7 +29,7 @@ pub trait Ops {
     async fn history_id_range(&mut self) -> Result<(i64, i64)>;
 }
 
-for_connections! {{
+for_connections! {[sqlite, postgres, mysql, postgres_async, mysql_async] {
     impl Ops for Conn {
         async fn insert_records(&mut self, records: &[FillRecord<'_>]) -> Result<usize> {
             Ok(wait!(diesel::insert_into(historical_orders::table).values(records).execute(self))?)

@@ -1,7 +1,8 @@
 //! W2, single update: load-modify-save of one existing row per call (new
 //! status and total), each in its own transaction. History:
 //! `order.save_with_history`. Plain: `diesel::update(&row).set(&row)`, the
-//! same whole-row changeset without history.
+//! same whole-row changeset without history. On diesel-async, the same
+//! calls of `history_diesel::asynchronous` and `diesel_async`.
 
 use history_diesel::HistoryContext;
 
@@ -30,7 +31,7 @@ pub trait Ops {
     async fn both_tables(&mut self) -> Result<(Vec<Order>, Vec<PlainOrder>)>;
 }
 
-for_connections! {{
+for_connections! {[sqlite, postgres, mysql, postgres_async, mysql_async] {
     impl Ops for Conn {
         async fn setup(
             &mut self,
