@@ -1,6 +1,6 @@
 //! Command-line arguments, parsed by hand (no argument crate for a dozen flags).
 
-use crate::backend::Backend;
+use crate::backend::Target;
 use crate::report::Workload;
 
 pub const HELP: &str = "\
@@ -16,7 +16,8 @@ stdout; the table of ratios history/plain goes to stderr. Answers are checked
 (row counts, checksums of what was read); a mismatch exits with status 1.
 
 OPTIONS:
-    --backend LIST     sqlite, postgres, mysql, comma-separated   [sqlite]
+    --backend LIST     sqlite, postgres, mysql, postgres-async,
+                       mysql-async, comma-separated                 [sqlite]
     --workloads LIST   W1..W6, comma-separated                      [all]
                          W1 single create      W4 as_of of one object
                          W2 single update      W5 as_of of the whole table
@@ -39,9 +40,22 @@ OPTIONS:
                        then exit; uses --objects and --versions
     -h, --help         this text
 
+ASYNC (feature `async`; mysql-async also needs `mysql`):
+    postgres-async and mysql-async run W1, W2 and W4 through diesel-async's
+    AsyncPgConnection and AsyncMysqlConnection, one connection on a
+    current-thread tokio runtime: the history side with
+    history_diesel::asynchronous, the plain side the same statements as on
+    postgres and mysql, with diesel_async::RunQueryDsl. Inputs, turns and
+    answer checks are those of the blocking run; W3, W5 and W6 are left out.
+    Compare the ratios with those of postgres and mysql from the same run:
+        cargo run --release -p history-bench --features async -- \\
+            --backend postgres,postgres-async --workloads W1,W2,W4
+    Measured figures are in the README (Performance).
+
 ENVIRONMENT:
     BENCH_PG_URL       [postgres://postgres@127.0.0.1:5432/history_bench]
     BENCH_MYSQL_URL    [mysql://root@127.0.0.1:3306/history_bench]
+                       (the -async backends use the same databases)
     SQLite uses history-bench.sqlite3 in the temp directory, deleted first.
     The databases are created when missing; the benchmark's tables are
     dropped and recreated.
@@ -54,7 +68,7 @@ COMPILE COST:
 /// What a run does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    pub backends: Vec<Backend>,
+    pub backends: Vec<Target>,
     pub workloads: Vec<Workload>,
     pub ops: usize,
     pub bulk: usize,
@@ -72,7 +86,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            backends: vec![Backend::Sqlite],
+            backends: vec![Target::Sqlite],
             workloads: Workload::ALL.to_vec(),
             ops: 2000,
             bulk: 10_000,
@@ -196,7 +210,10 @@ mod tests {
             "--bulk=1_000",
         ])
         .unwrap();
-        assert_eq!(config.backends, Backend::ALL.to_vec());
+        assert_eq!(
+            config.backends,
+            vec![Target::Sqlite, Target::Postgres, Target::Mysql]
+        );
         assert_eq!(config.workloads, vec![Workload::W1, Workload::W3]);
         assert_eq!((config.ops, config.bulk), (200, 1000));
     }
@@ -204,6 +221,10 @@ mod tests {
     #[test]
     fn mistakes() {
         assert!(run(&["--backend", "oracle"]).is_err());
+        assert_eq!(
+            run(&["--backend", "postgres-async"]).unwrap().backends,
+            vec![Target::PostgresAsync]
+        );
         assert!(run(&["--ops", "0"]).is_err());
         assert!(run(&["--ops"]).is_err());
         assert!(run(&["--versions", "3"]).is_err());

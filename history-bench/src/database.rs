@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use crate::conn::for_connections;
 use crate::Result;
 
 /// The database the integration tests own; the benchmark refuses it.
@@ -11,9 +12,10 @@ use crate::Result;
 const PROTECTED_DATABASE: &str = "history_test";
 
 /// Opens a connection to the benchmark database.
+#[allow(async_fn_in_trait)] // the binary's own trait; no future leaves the thread
 pub trait Open: Sized {
     /// Connects, creating the database when it is missing.
-    fn open() -> Result<Self>;
+    async fn open() -> Result<Self>;
 }
 
 /// A server URL split around its database name: `(before, name, after)`,
@@ -43,7 +45,7 @@ fn split_database(url: &str) -> Result<(&str, &str, &str)> {
 
 #[cfg(feature = "sqlite")]
 impl Open for diesel::SqliteConnection {
-    fn open() -> Result<Self> {
+    async fn open() -> Result<Self> {
         // A file on local disk, deleted first, with SQLite's default settings
         // (rollback journal, synchronous = FULL), as an application gets them.
         let path = std::env::temp_dir().join("history-bench.sqlite3");
@@ -69,41 +71,56 @@ struct Named {
     name: String,
 }
 
+/// The URL of the PostgreSQL database, created first when missing (through
+/// a blocking connection, for either kind of client: it is not timed).
 #[cfg(feature = "postgres")]
-impl Open for diesel::PgConnection {
-    fn open() -> Result<Self> {
-        use diesel::connection::SimpleConnection;
+fn pg_url() -> Result<String> {
+    use diesel::connection::SimpleConnection;
 
-        let url = std::env::var("BENCH_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/history_bench".to_owned());
-        let (base, name, query) = split_database(&url)?;
-        // CREATE DATABASE runs outside the target, from the maintenance database.
-        let mut admin = diesel::PgConnection::establish(&format!("{base}postgres{query}"))?;
-        let found: Vec<Named> =
-            diesel::sql_query("SELECT datname AS name FROM pg_database WHERE datname = $1")
-                .bind::<diesel::sql_types::Text, _>(name)
-                .load(&mut admin)?;
-        if found.is_empty() {
-            admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
-        }
-        Ok(diesel::PgConnection::establish(&url)?)
+    let url = std::env::var("BENCH_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/history_bench".to_owned());
+    let (base, name, query) = split_database(&url)?;
+    // CREATE DATABASE runs outside the target, from the maintenance database.
+    let mut admin = diesel::PgConnection::establish(&format!("{base}postgres{query}"))?;
+    let found: Vec<Named> =
+        diesel::sql_query("SELECT datname AS name FROM pg_database WHERE datname = $1")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .load(&mut admin)?;
+    if found.is_empty() {
+        admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
     }
+    Ok(url)
 }
 
+/// The URL of the MySQL database, created first when missing.
 #[cfg(feature = "mysql")]
-impl Open for diesel::MysqlConnection {
-    fn open() -> Result<Self> {
-        use diesel::connection::SimpleConnection;
+fn mysql_url() -> Result<String> {
+    use diesel::connection::SimpleConnection;
 
-        let url = std::env::var("BENCH_MYSQL_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/history_bench".to_owned());
-        let (base, name, query) = split_database(&url)?;
-        // Connected without a database, the server accepts CREATE DATABASE.
-        let mut admin = diesel::MysqlConnection::establish(&format!("{base}{query}"))?;
-        admin.batch_execute(&format!("CREATE DATABASE IF NOT EXISTS `{name}`"))?;
-        Ok(diesel::MysqlConnection::establish(&url)?)
-    }
+    let url = std::env::var("BENCH_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/history_bench".to_owned());
+    let (base, name, query) = split_database(&url)?;
+    // Connected without a database, the server accepts CREATE DATABASE.
+    let mut admin = diesel::MysqlConnection::establish(&format!("{base}{query}"))?;
+    admin.batch_execute(&format!("CREATE DATABASE IF NOT EXISTS `{name}`"))?;
+    Ok(url)
 }
+
+for_connections! {[postgres, postgres_async] {
+    impl Open for Conn {
+        async fn open() -> Result<Self> {
+            Ok(wait!(Conn::establish(&pg_url()?))?)
+        }
+    }
+}}
+
+for_connections! {[mysql, mysql_async] {
+    impl Open for Conn {
+        async fn open() -> Result<Self> {
+            Ok(wait!(Conn::establish(&mysql_url()?))?)
+        }
+    }
+}}
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,8 @@ mod workloads;
 use std::process::ExitCode;
 
 use crate::args::{Command, Config};
-use crate::backend::Backend;
+use crate::backend::Target;
+use crate::conn::block;
 use crate::report::Measurement;
 
 /// Every failure ends the run with its message; none is recovered from.
@@ -54,16 +55,17 @@ fn run(config: &Config) -> Result<()> {
         #[cfg(not(feature = "postgres"))]
         return Err("--pg-size needs the `postgres` feature".into());
     }
-    if let Some(missing) = config.backends.iter().find(|b| !b.compiled()) {
+    if let Some(missing) = config.backends.iter().find(|t| !t.compiled()) {
+        let features = missing.features();
         return Err(format!(
-            "built without the `{missing}` feature: cargo run --release -p history-bench --features {missing} -- ..."
+            "{missing} is not built in: cargo run --release -p history-bench --features {features} -- ..."
         )
         .into());
     }
     let mut results: Vec<Measurement> = Vec::new();
-    for &backend in &config.backends {
-        eprintln!("history-bench: {backend} ...");
-        let measured = run_backend(backend, config)?;
+    for &target in &config.backends {
+        eprintln!("history-bench: {target} ...");
+        let measured = run_target(target, config)?;
         for measurement in &measured {
             println!("{}", measurement.json_line());
         }
@@ -75,21 +77,43 @@ fn run(config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Runs the workloads on one backend with its connection type.
-fn run_backend(backend: Backend, config: &Config) -> Result<Vec<Measurement>> {
-    match backend {
+/// Runs the workloads on one target with its connection type.
+fn run_target(target: Target, config: &Config) -> Result<Vec<Measurement>> {
+    match target {
         #[cfg(feature = "sqlite")]
-        Backend::Sqlite => on::<diesel::SqliteConnection>(config),
+        Target::Sqlite => on::<diesel::SqliteConnection>(config),
         #[cfg(feature = "postgres")]
-        Backend::Postgres => on::<diesel::PgConnection>(config),
+        Target::Postgres => on::<diesel::PgConnection>(config),
         #[cfg(feature = "mysql")]
-        Backend::Mysql => on::<diesel::MysqlConnection>(config),
+        Target::Mysql => on::<diesel::MysqlConnection>(config),
+        #[cfg(feature = "async")]
+        Target::PostgresAsync => on_async::<diesel_async::AsyncPgConnection>(config),
+        #[cfg(all(feature = "async", feature = "mysql"))]
+        Target::MysqlAsync => on_async::<diesel_async::AsyncMysqlConnection>(config),
         #[allow(unreachable_patterns)] // reached only when a feature is off
-        _ => Err(format!("built without the `{backend}` feature").into()),
+        _ => Err(format!("{target} is not built in (features {})", target.features()).into()),
     }
 }
 
+/// A blocking connection: the run is driven in one poll, on this thread.
 fn on<C: workloads::Ops>(config: &Config) -> Result<Vec<Measurement>> {
-    let mut conn = C::open()?;
-    workloads::run(&mut conn, config)
+    block(async {
+        let mut conn = C::open().await?;
+        workloads::run(&mut conn, config).await
+    })
+}
+
+/// A diesel-async connection, on a current-thread tokio runtime: the
+/// workload, the connection's I/O and, on PostgreSQL, the task that drives
+/// tokio-postgres's connection all run on this one thread, so an operation's
+/// time includes the hand-offs between them (no other task runs).
+#[cfg(feature = "async")]
+fn on_async<C: workloads::Shared>(config: &Config) -> Result<Vec<Measurement>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut conn = C::open().await?;
+        workloads::run_async(&mut conn, config).await
+    })
 }

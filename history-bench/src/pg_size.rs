@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::PgConnection;
 
 use crate::args::Config;
+use crate::conn::block;
 use crate::database::Open;
 use crate::workloads::fill;
 use crate::Result;
@@ -34,8 +35,8 @@ struct IndexSize {
 /// relation (heap, indexes, TOAST, free-space and visibility maps), and each
 /// part, per record.
 pub fn run(config: &Config) -> Result<()> {
-    let mut conn = PgConnection::open()?;
-    fill::fill(&mut conn, config)?;
+    let mut conn = block(PgConnection::open())?;
+    block(fill::fill(&mut conn, config))?;
     let sizes: Sizes = diesel::sql_query(
         "SELECT (SELECT COUNT(*) FROM historical_orders) AS records,
                 pg_total_relation_size('historical_orders') AS total,

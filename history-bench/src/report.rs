@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::backend::Backend;
+use crate::backend::Target;
 use crate::stats::Summary;
 
 /// The six workloads.
@@ -87,7 +87,9 @@ pub enum Timing {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measurement {
     pub system: System,
-    pub backend: Backend,
+    /// Printed as `backend`: `postgres`, or `postgres-async` through
+    /// diesel-async.
+    pub target: Target,
     pub workload: Workload,
     /// Operations (per-op workloads) or rows (total workloads).
     pub n: usize,
@@ -126,7 +128,7 @@ impl Measurement {
         format!(
             "{{\"system\": \"{}\", \"backend\": \"{}\", \"workload\": \"{}\", \"n\": {}, \"median_us\": {median}, \"p95_us\": {p95}, \"ops_per_s\": {}, \"seconds\": {}{reps}}}",
             self.system.name(),
-            self.backend.name(),
+            self.target.name(),
             self.workload,
             self.n,
             number(n / seconds.max(1e-9), 0),
@@ -153,13 +155,13 @@ pub fn ratio_table(results: &[Measurement]) -> String {
         "--- history-diesel / diesel-plain (lower is better for both; 1.00x = no overhead) ---\n",
     );
     out.push_str(&format!(
-        "{:<9} {:<3} {:<18} {:<10} {:>12} {:>12} {:>8} {:>10}\n",
+        "{:<14} {:<3} {:<18} {:<10} {:>12} {:>12} {:>8} {:>10}\n",
         "backend", "w", "workload", "metric", "history", "plain", "ratio", "p95 ratio"
     ));
     for history in results.iter().filter(|m| m.system == System::History) {
         let Some(plain) = results.iter().find(|m| {
             m.system == System::Plain
-                && m.backend == history.backend
+                && m.target == history.target
                 && m.workload == history.workload
         }) else {
             continue;
@@ -171,8 +173,8 @@ pub fn ratio_table(results: &[Measurement]) -> String {
             _ => "-".to_owned(),
         };
         out.push_str(&format!(
-            "{:<9} {:<3} {:<18} {:<10} {:>12} {:>12} {:>7.2}x {:>10}\n",
-            history.backend.name(),
+            "{:<14} {:<3} {:<18} {:<10} {:>12} {:>12} {:>7.2}x {:>10}\n",
+            history.target.name(),
             history.workload.to_string(),
             history.workload.describe(),
             metric,
@@ -201,7 +203,7 @@ mod tests {
     fn measured(system: System, median_us: f64) -> Measurement {
         Measurement {
             system,
-            backend: Backend::Sqlite,
+            target: Target::Sqlite,
             workload: Workload::W1,
             n: 10,
             timing: Timing::PerOp(Summary {

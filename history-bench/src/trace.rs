@@ -1,10 +1,12 @@
 //! `--trace`: the SQL statements one operation sends, seen through Diesel's
 //! connection instrumentation, to explain a ratio by what each system does.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use diesel::connection::{Connection, InstrumentationEvent};
+use diesel::connection::InstrumentationEvent;
 
+use crate::conn::BenchConn;
 use crate::Result;
 
 /// Statements seen while recording.
@@ -22,13 +24,13 @@ pub struct Tracer {
 
 impl Tracer {
     /// A tracer listening on `conn` when `enabled`.
-    pub fn install<C: Connection>(conn: &mut C, enabled: bool) -> Self {
+    pub fn install<C: BenchConn>(conn: &mut C, enabled: bool) -> Self {
         if !enabled {
             return Tracer::default();
         }
         let log = Arc::new(Mutex::new(Log::default()));
         let sink = Arc::clone(&log);
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        conn.instrument(move |event: InstrumentationEvent<'_>| {
             let mut log = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if !log.recording {
                 return;
@@ -54,14 +56,14 @@ impl Tracer {
 
     /// Runs `op`; when enabled and `on`, prints the statements it sent
     /// under `label`.
-    pub fn capture_if<T>(
+    pub async fn capture_if<T>(
         &self,
         on: bool,
         label: impl FnOnce() -> String,
-        op: impl FnOnce() -> Result<T>,
+        op: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         let Some(log) = self.log.as_ref().filter(|_| on) else {
-            return op();
+            return op.await;
         };
         let lock = || log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         {
@@ -69,7 +71,7 @@ impl Tracer {
             log.recording = true;
             log.statements.clear();
         }
-        let result = op();
+        let result = op.await;
         let statements = {
             let mut log = lock();
             log.recording = false;

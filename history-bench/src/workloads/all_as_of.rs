@@ -4,9 +4,7 @@
 //! the time, without the objects whose latest record is a deletion.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
 use diesel::sql_types::Timestamp;
-use history_diesel::ReadHistory;
 
 use super::fill::DataSet;
 use super::{label, timed, turn_order, Run};
@@ -56,7 +54,7 @@ for_connections! {{
         }
 
         fn plain_all_as_of(&mut self, at: NaiveDateTime) -> Result<Vec<PlainRecord>> {
-            Ok(match <Conn as BenchConn>::BACKEND {
+            Ok(match <Conn as BenchConn>::TARGET.backend() {
                 Backend::Postgres => diesel::sql_query(DISTINCT_ON)
                     .bind::<Timestamp, _>(at)
                     .load(self)?,
@@ -69,7 +67,7 @@ for_connections! {{
     }
 }}
 
-pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<()> {
+pub async fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<()> {
     let at = data.middle();
     let alive = data.alive_at_middle();
     let mut times = [Vec::new(), Vec::new()];
@@ -77,21 +75,18 @@ pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<(
     for rep in 0..run.config.reps {
         for system in turn_order(rep) {
             let conn = &mut *run.conn;
-            let name = || label(C::BACKEND, Workload::W5, system);
+            let name = || label(C::TARGET, Workload::W5, system);
+            let tracer = &run.tracer;
             // The checksum is taken after the clock stops.
             let (sum, elapsed) = match system {
                 System::History => {
-                    let (rows, elapsed) = timed(|| {
-                        run.tracer
-                            .capture_if(rep == 0, name, || conn.history_all_as_of(at.and_utc()))
-                    })?;
+                    let op = async { conn.history_all_as_of(at.and_utc()) };
+                    let (rows, elapsed) = timed(tracer.capture_if(rep == 0, name, op)).await?;
                     (check::rows(&rows), elapsed)
                 }
                 System::Plain => {
-                    let (rows, elapsed) = timed(|| {
-                        run.tracer
-                            .capture_if(rep == 0, name, || conn.plain_all_as_of(at))
-                    })?;
+                    let op = async { conn.plain_all_as_of(at) };
+                    let (rows, elapsed) = timed(tracer.capture_if(rep == 0, name, op)).await?;
                     (check::rows(&rows), elapsed)
                 }
             };

@@ -1,11 +1,11 @@
 //! W4, as_of of one object: random (object, time) look-ups in the filled
 //! history. History: `Order::as_of`. Plain: the latest record of the object
 //! up to the time, by the (id, history_date, history_id) index, in Diesel's
-//! DSL; a deletion there means no object, as for `as_of`.
+//! DSL; a deletion there means no object, as for `as_of`. On diesel-async,
+//! the same calls of `history_diesel::asynchronous` and `diesel_async`.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use diesel::prelude::*;
-use history_diesel::{HistoryError, ReadHistory};
+use history_diesel::HistoryError;
 
 use super::fill::DataSet;
 use super::{Run, WARMUP};
@@ -17,33 +17,38 @@ use crate::report::Workload;
 use crate::rng::Rng;
 use crate::Result;
 
+#[allow(async_fn_in_trait)] // the binary's own trait; no future leaves the thread
 pub trait Ops {
     /// The order as it was, `None` before its creation or after its deletion.
-    fn history_as_of(&mut self, id: i32, at: DateTime<Utc>) -> Result<Option<Order>>;
+    async fn history_as_of(&mut self, id: i32, at: DateTime<Utc>) -> Result<Option<Order>>;
     /// The latest record up to `at`, `None` when there is none or it is a
     /// deletion.
-    fn plain_as_of(&mut self, id: i32, at: NaiveDateTime) -> Result<Option<PlainRecord>>;
+    async fn plain_as_of(&mut self, id: i32, at: NaiveDateTime) -> Result<Option<PlainRecord>>;
 }
 
-for_connections! {{
+for_connections! {[sqlite, postgres, mysql, postgres_async, mysql_async] {
     impl Ops for Conn {
-        fn history_as_of(&mut self, id: i32, at: DateTime<Utc>) -> Result<Option<Order>> {
-            match Order::as_of(self, &id, at) {
+        async fn history_as_of(&mut self, id: i32, at: DateTime<Utc>) -> Result<Option<Order>> {
+            match wait!(Order::as_of(self, &id, at)) {
                 Ok(order) => Ok(Some(order)),
                 Err(HistoryError::NotCreatedYet { .. } | HistoryError::Deleted { .. }) => Ok(None),
                 Err(err) => Err(err.into()),
             }
         }
 
-        fn plain_as_of(&mut self, id: i32, at: NaiveDateTime) -> Result<Option<PlainRecord>> {
+        async fn plain_as_of(
+            &mut self,
+            id: i32,
+            at: NaiveDateTime,
+        ) -> Result<Option<PlainRecord>> {
             use historical_orders as h;
-            let latest = h::table
+            let latest = wait!(h::table
                 .filter(h::id.eq(id))
                 .filter(h::history_date.le(at))
                 .order((h::history_date.desc(), h::history_id.desc()))
                 .select(PlainRecord::as_select())
-                .first(self)
-                .optional()?;
+                .first(self))
+            .optional()?;
             Ok(latest.filter(|record| record.history_type != "-"))
         }
     }
@@ -70,7 +75,7 @@ fn look_ups(data: &DataSet, rng: &mut Rng, n: usize) -> Vec<LookUp> {
         .collect()
 }
 
-pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<()> {
+pub async fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<()> {
     let n = run.config.lookups;
     let inputs = look_ups(data, &mut Rng::new(run.config.seed ^ 4), WARMUP + n);
     let mut history_found: Vec<Option<Order>> = Vec::with_capacity(inputs.len());
@@ -78,17 +83,18 @@ pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<(
     run.per_op(
         Workload::W4,
         n,
-        |conn, i| {
+        async |conn: &mut C, i| {
             let look = &inputs[i];
-            history_found.push(conn.history_as_of(look.id, look.at.and_utc())?);
+            history_found.push(conn.history_as_of(look.id, look.at.and_utc()).await?);
             Ok(())
         },
-        |conn, i| {
+        async |conn: &mut C, i| {
             let look = &inputs[i];
-            plain_found.push(conn.plain_as_of(look.id, look.at)?);
+            plain_found.push(conn.plain_as_of(look.id, look.at).await?);
             Ok(())
         },
-    )?;
+    )
+    .await?;
 
     let history: Checksum = history_found
         .iter()

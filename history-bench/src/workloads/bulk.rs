@@ -2,8 +2,7 @@
 //! `bulk_create_with_history` with `batch` rows per statement. Plain: one
 //! multi-row INSERT per batch, all in one transaction.
 
-use diesel::prelude::*;
-use history_diesel::{BulkOptions, HistoryContext, WriteWithHistory};
+use history_diesel::{BulkOptions, HistoryContext};
 
 use super::{context, label, timed, turn_order, Run};
 use crate::check;
@@ -50,7 +49,7 @@ for_connections! {{
     }
 }}
 
-pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>) -> Result<()> {
+pub async fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>) -> Result<()> {
     let (n, batch) = (run.config.bulk, run.config.batch);
     let texts = Texts::default();
     let inputs = new_orders(&texts, &mut Rng::new(run.config.seed ^ 3), n);
@@ -59,29 +58,30 @@ pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>) -> Result<()> {
     let mut times = [Vec::new(), Vec::new()];
     for rep in 0..run.config.reps {
         // Fresh tables each repetition: both systems insert into empty ones.
-        schema::reset(run.conn)?;
+        schema::reset(run.conn).await?;
         for system in turn_order(rep) {
             let conn = &mut *run.conn;
-            let name = || label(C::BACKEND, Workload::W3, system);
-            let (rows, elapsed) = timed(|| {
-                run.tracer.capture_if(rep == 0, name, || match system {
+            let name = || label(C::TARGET, Workload::W3, system);
+            let op = async {
+                match system {
                     System::History => conn.history_bulk_create(&inputs, &ctx, batch),
                     System::Plain => conn.plain_bulk_create(&plain_inputs, batch),
-                })
-            })?;
+                }
+            };
+            let (rows, elapsed) = timed(run.tracer.capture_if(rep == 0, name, op)).await?;
             check::equals(&format!("W3 rows written by {}", system.name()), rows, n)?;
             times[system as usize].push(elapsed);
         }
         let rows = n as i64;
-        check::equals("W3 orders rows", run.conn.count("orders")?, rows)?;
+        check::equals("W3 orders rows", run.conn.count("orders").await?, rows)?;
         check::equals(
             "W3 plain_orders rows",
-            run.conn.count("plain_orders")?,
+            run.conn.count("plain_orders").await?,
             rows,
         )?;
         check::equals(
             "W3 history records",
-            run.conn.count("historical_orders")?,
+            run.conn.count("historical_orders").await?,
             rows,
         )?;
     }

@@ -10,7 +10,6 @@
 //! just before step `versions / 2`, finds them deleted.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 
 use crate::args::Config;
 use crate::check;
@@ -22,28 +21,29 @@ use crate::{schema, Result};
 /// Rows per INSERT: 10 binds a row stays under every backend's bind limit.
 const FILL_BATCH: usize = 1000;
 
+#[allow(async_fn_in_trait)] // the binary's own trait; no future leaves the thread
 pub trait Ops {
-    fn insert_records(&mut self, records: &[FillRecord<'_>]) -> Result<usize>;
-    fn insert_live(&mut self, rows: &[LiveOrder<'_>]) -> Result<usize>;
+    async fn insert_records(&mut self, records: &[FillRecord<'_>]) -> Result<usize>;
+    async fn insert_live(&mut self, rows: &[LiveOrder<'_>]) -> Result<usize>;
     /// The smallest and largest `history_id`.
-    fn history_id_range(&mut self) -> Result<(i64, i64)>;
+    async fn history_id_range(&mut self) -> Result<(i64, i64)>;
 }
 
-for_connections! {{
+for_connections! {[sqlite, postgres, mysql, postgres_async, mysql_async] {
     impl Ops for Conn {
-        fn insert_records(&mut self, records: &[FillRecord<'_>]) -> Result<usize> {
-            Ok(diesel::insert_into(historical_orders::table).values(records).execute(self)?)
+        async fn insert_records(&mut self, records: &[FillRecord<'_>]) -> Result<usize> {
+            Ok(wait!(diesel::insert_into(historical_orders::table).values(records).execute(self))?)
         }
 
-        fn insert_live(&mut self, rows: &[LiveOrder<'_>]) -> Result<usize> {
-            Ok(diesel::insert_into(orders::table).values(rows).execute(self)?)
+        async fn insert_live(&mut self, rows: &[LiveOrder<'_>]) -> Result<usize> {
+            Ok(wait!(diesel::insert_into(orders::table).values(rows).execute(self))?)
         }
 
-        fn history_id_range(&mut self) -> Result<(i64, i64)> {
+        async fn history_id_range(&mut self) -> Result<(i64, i64)> {
             use diesel::dsl::{max, min};
-            let (low, high) = historical_orders::table
+            let (low, high) = wait!(historical_orders::table
                 .select((min(historical_orders::history_id), max(historical_orders::history_id)))
-                .get_result::<(Option<i64>, Option<i64>)>(self)?;
+                .get_result::<(Option<i64>, Option<i64>)>(self))?;
             Ok((low.unwrap_or(0), high.unwrap_or(0)))
         }
     }
@@ -114,54 +114,59 @@ fn record<'t>(data: &DataSet, texts: &'t Texts, o: usize, v: usize) -> FillRecor
 }
 
 /// Recreates the tables and fills them with the data set of `config`.
-pub fn fill<C: BenchConn + Ops>(conn: &mut C, config: &Config) -> Result<DataSet> {
-    schema::reset(conn)?;
+pub async fn fill<C: BenchConn + Ops>(conn: &mut C, config: &Config) -> Result<DataSet> {
+    schema::reset(conn).await?;
     let mut data = DataSet {
         objects: config.objects,
         versions: config.versions,
         history_ids: (0, 0),
     };
     let texts = Texts::default();
-    conn.transaction(|conn| -> Result<()> {
-        // Step-major order: `history_id` rises with `history_date`.
-        for v in 0..data.versions {
-            for start in (0..data.objects).step_by(FILL_BATCH) {
-                let end = (start + FILL_BATCH).min(data.objects);
-                let records: Vec<FillRecord<'_>> =
-                    (start..end).map(|o| record(&data, &texts, o, v)).collect();
-                conn.insert_records(&records)?;
-            }
-        }
-        // The live rows hold each object's last values.
-        let last = data.versions - 1;
+    // One transaction, one commit. A failure ends the run, so nothing
+    // rolls it back but the connection's end.
+    conn.begin().await?;
+    // Step-major order: `history_id` rises with `history_date`.
+    for v in 0..data.versions {
         for start in (0..data.objects).step_by(FILL_BATCH) {
             let end = (start + FILL_BATCH).min(data.objects);
-            let rows: Vec<LiveOrder<'_>> = (start..end)
-                .map(|o| {
-                    let r = record(&data, &texts, o, last);
-                    LiveOrder {
-                        id: r.id,
-                        status: r.status,
-                        total: r.total,
-                        customer_notes: r.customer_notes,
-                        internal_notes: r.internal_notes,
-                        updated_at: r.updated_at,
-                    }
-                })
-                .collect();
-            conn.insert_live(&rows)?;
+            let records: Vec<FillRecord<'_>> =
+                (start..end).map(|o| record(&data, &texts, o, v)).collect();
+            conn.insert_records(&records).await?;
         }
-        Ok(())
-    })?;
-    schema::analyze(conn)?;
+    }
+    // The live rows hold each object's last values.
+    let last = data.versions - 1;
+    for start in (0..data.objects).step_by(FILL_BATCH) {
+        let end = (start + FILL_BATCH).min(data.objects);
+        let rows: Vec<LiveOrder<'_>> = (start..end)
+            .map(|o| {
+                let r = record(&data, &texts, o, last);
+                LiveOrder {
+                    id: r.id,
+                    status: r.status,
+                    total: r.total,
+                    customer_notes: r.customer_notes,
+                    internal_notes: r.internal_notes,
+                    updated_at: r.updated_at,
+                }
+            })
+            .collect();
+        conn.insert_live(&rows).await?;
+    }
+    conn.commit().await?;
+    schema::analyze(conn).await?;
     let records = (data.objects * data.versions) as i64;
     check::equals(
         "fill history records",
-        conn.count("historical_orders")?,
+        conn.count("historical_orders").await?,
         records,
     )?;
-    check::equals("fill live rows", conn.count("orders")?, data.objects as i64)?;
-    data.history_ids = conn.history_id_range()?;
+    check::equals(
+        "fill live rows",
+        conn.count("orders").await?,
+        data.objects as i64,
+    )?;
+    data.history_ids = conn.history_id_range().await?;
     Ok(data)
 }
 

@@ -2,6 +2,10 @@
 //! workloads alternate in chunks, whole-workload ones by repetition, and the
 //! system that goes first switches every round, so drift in machine load
 //! (the machine is shared) falls on both.
+//!
+//! Each workload is an `async fn` over its connection (see `conn.rs`). W1,
+//! W2 and W4 run on blocking and diesel-async connections alike, the same
+//! inputs, timing and checks on both; W3, W5 and W6 on blocking ones only.
 
 pub mod all_as_of;
 pub mod as_of;
@@ -11,11 +15,14 @@ pub mod fill;
 pub mod prev_record;
 pub mod update;
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use history_diesel::HistoryContext;
 
+use self::fill::DataSet;
 use crate::args::Config;
+use crate::backend::Target;
 use crate::conn::BenchConn;
 use crate::report::{Measurement, System, Timing, Workload};
 use crate::stats;
@@ -26,30 +33,17 @@ use crate::Result;
 /// prepared-statement caches and warm the connection for both alike.
 pub const WARMUP: usize = 20;
 
-/// Every operation a run needs of a connection type.
-pub trait Ops:
-    BenchConn
-    + create::Ops
-    + update::Ops
-    + bulk::Ops
-    + fill::Ops
-    + as_of::Ops
-    + all_as_of::Ops
-    + prev_record::Ops
-{
-}
+/// What W1, W2 and W4 need of a connection type, blocking or asynchronous:
+/// these run on every target.
+pub trait Shared: BenchConn + create::Ops + update::Ops + fill::Ops + as_of::Ops {}
 
-impl<C> Ops for C where
-    C: BenchConn
-        + create::Ops
-        + update::Ops
-        + bulk::Ops
-        + fill::Ops
-        + as_of::Ops
-        + all_as_of::Ops
-        + prev_record::Ops
-{
-}
+impl<C> Shared for C where C: BenchConn + create::Ops + update::Ops + fill::Ops + as_of::Ops {}
+
+/// Every operation a run of all six workloads needs: the shared ones, and
+/// those of W3, W5 and W6, which run on blocking connections only.
+pub trait Ops: Shared + bulk::Ops + all_as_of::Ops + prev_record::Ops {}
+
+impl<C> Ops for C where C: Shared + bulk::Ops + all_as_of::Ops + prev_record::Ops {}
 
 /// The history context of every write: a user and a reason, as a web
 /// request would give.
@@ -65,40 +59,90 @@ pub struct Run<'c, C> {
     pub results: Vec<Measurement>,
 }
 
-/// Runs the selected workloads on one backend.
-pub fn run<C: Ops>(conn: &mut C, config: &Config) -> Result<Vec<Measurement>> {
-    let tracer = Tracer::install(conn, config.trace);
-    let mut run = Run {
-        conn,
-        config,
-        tracer,
-        results: Vec::new(),
-    };
-    let selected = |w: Workload| config.workloads.contains(&w);
-    if selected(Workload::W1) {
-        create::run(&mut run)?;
+impl<'c, C: BenchConn> Run<'c, C> {
+    pub fn new(conn: &'c mut C, config: &'c Config) -> Self {
+        let tracer = Tracer::install(conn, config.trace);
+        Run {
+            conn,
+            config,
+            tracer,
+            results: Vec::new(),
+        }
     }
-    if selected(Workload::W2) {
-        update::run(&mut run)?;
+
+    fn selected(&self, workload: Workload) -> bool {
+        self.config.workloads.contains(&workload)
     }
-    if selected(Workload::W3) {
-        bulk::run(&mut run)?;
-    }
-    if [Workload::W4, Workload::W5, Workload::W6]
-        .into_iter()
-        .any(selected)
+
+    /// W1 and W2, where they are selected.
+    async fn writes(&mut self) -> Result<()>
+    where
+        C: Shared,
     {
-        // One data set serves the three read workloads, which leave it as is.
-        let data = fill::fill(run.conn, config)?;
-        if selected(Workload::W4) {
-            as_of::run(&mut run, &data)?;
+        if self.selected(Workload::W1) {
+            create::run(self).await?;
         }
-        if selected(Workload::W5) {
-            all_as_of::run(&mut run, &data)?;
+        if self.selected(Workload::W2) {
+            update::run(self).await?;
         }
-        if selected(Workload::W6) {
-            prev_record::run(&mut run, &data)?;
+        Ok(())
+    }
+
+    /// The data set of the read workloads, filled when one of `readers` is
+    /// selected. One data set serves them all: they leave it as is.
+    async fn data_set(&mut self, readers: &[Workload]) -> Result<Option<DataSet>>
+    where
+        C: Shared,
+    {
+        if !readers.iter().any(|&w| self.selected(w)) {
+            return Ok(None);
         }
+        Ok(Some(fill::fill(self.conn, self.config).await?))
+    }
+}
+
+/// Runs the selected workloads on one backend through a blocking connection.
+pub async fn run<C: Ops>(conn: &mut C, config: &Config) -> Result<Vec<Measurement>> {
+    let mut run = Run::new(conn, config);
+    run.writes().await?;
+    if run.selected(Workload::W3) {
+        bulk::run(&mut run).await?;
+    }
+    let readers = [Workload::W4, Workload::W5, Workload::W6];
+    if let Some(data) = run.data_set(&readers).await? {
+        if run.selected(Workload::W4) {
+            as_of::run(&mut run, &data).await?;
+        }
+        if run.selected(Workload::W5) {
+            all_as_of::run(&mut run, &data).await?;
+        }
+        if run.selected(Workload::W6) {
+            prev_record::run(&mut run, &data).await?;
+        }
+    }
+    Ok(run.results)
+}
+
+/// Runs the selected workloads on one backend through a diesel-async
+/// connection: W1, W2 and W4, the others left out (said on stderr).
+#[cfg(feature = "async")]
+pub async fn run_async<C: Shared>(conn: &mut C, config: &Config) -> Result<Vec<Measurement>> {
+    let left_out: Vec<String> = [Workload::W3, Workload::W5, Workload::W6]
+        .into_iter()
+        .filter(|w| config.workloads.contains(w))
+        .map(|w| w.to_string())
+        .collect();
+    if !left_out.is_empty() {
+        eprintln!(
+            "history-bench: {}: {} not measured through diesel-async",
+            C::TARGET,
+            left_out.join(", ")
+        );
+    }
+    let mut run = Run::new(conn, config);
+    run.writes().await?;
+    if let Some(data) = run.data_set(&[Workload::W4]).await? {
+        as_of::run(&mut run, &data).await?;
     }
     Ok(run.results)
 }
@@ -112,10 +156,10 @@ pub fn turn_order(round: usize) -> [System; 2] {
     }
 }
 
-/// Times `f`.
-pub fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
+/// Times `op` (a future does nothing before it is first polled).
+pub async fn timed<T>(op: impl Future<Output = Result<T>>) -> Result<(T, Duration)> {
     let start = Instant::now();
-    let value = f()?;
+    let value = op.await?;
     Ok((value, start.elapsed()))
 }
 
@@ -124,12 +168,12 @@ impl<C: BenchConn> Run<'_, C> {
     /// turns, timing each of the last `n` alone, and records both results.
     /// Operation `i` of one system gets the same input as operation `i` of
     /// the other.
-    pub fn per_op(
+    pub async fn per_op(
         &mut self,
         workload: Workload,
         n: usize,
-        mut history: impl FnMut(&mut C, usize) -> Result<()>,
-        mut plain: impl FnMut(&mut C, usize) -> Result<()>,
+        mut history: impl AsyncFnMut(&mut C, usize) -> Result<()>,
+        mut plain: impl AsyncFnMut(&mut C, usize) -> Result<()>,
     ) -> Result<()> {
         let total = WARMUP + n;
         let mut times = [Vec::with_capacity(n), Vec::with_capacity(n)];
@@ -138,13 +182,14 @@ impl<C: BenchConn> Run<'_, C> {
             for system in turn_order(round) {
                 for i in start..(start + chunk).min(total) {
                     let conn = &mut *self.conn;
-                    let op = || match system {
-                        System::History => history(conn, i),
-                        System::Plain => plain(conn, i),
+                    let op = async {
+                        match system {
+                            System::History => history(conn, i).await,
+                            System::Plain => plain(conn, i).await,
+                        }
                     };
-                    let tracer = &self.tracer;
-                    let name = || label(C::BACKEND, workload, system);
-                    let ((), elapsed) = timed(|| tracer.capture_if(i == 0, name, op))?;
+                    let name = || label(C::TARGET, workload, system);
+                    let ((), elapsed) = timed(self.tracer.capture_if(i == 0, name, op)).await?;
                     if i >= WARMUP {
                         times[system as usize].push(elapsed);
                     }
@@ -155,7 +200,7 @@ impl<C: BenchConn> Run<'_, C> {
         for (system, samples) in [(System::History, history), (System::Plain, plain)] {
             self.results.push(Measurement {
                 system,
-                backend: C::BACKEND,
+                target: C::TARGET,
                 workload,
                 n,
                 timing: Timing::PerOp(stats::summarize(&samples)),
@@ -175,7 +220,7 @@ impl<C: BenchConn> Run<'_, C> {
         for (system, samples) in [(System::History, history), (System::Plain, plain)] {
             self.results.push(Measurement {
                 system,
-                backend: C::BACKEND,
+                target: C::TARGET,
                 workload,
                 n,
                 timing: Timing::Total {
@@ -188,6 +233,6 @@ impl<C: BenchConn> Run<'_, C> {
 }
 
 /// The trace label of one system's operation.
-pub fn label(backend: crate::backend::Backend, workload: Workload, system: System) -> String {
-    format!("{backend} {workload} {}", system.name())
+pub fn label(target: Target, workload: Workload, system: System) -> String {
+    format!("{target} {workload} {}", system.name())
 }

@@ -5,8 +5,7 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-use history_diesel::{HistoryRecord, RecordNavigation};
+use history_diesel::HistoryRecord;
 
 use super::fill::DataSet;
 use super::{Run, WARMUP};
@@ -80,7 +79,7 @@ fn plain_hash(record: &PlainRecord) -> u64 {
     )
 }
 
-pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<()> {
+pub async fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<()> {
     let n = run.config.lookups;
     // Random records (ids are dense: the fill wrote them in one go), read
     // once per system before timing.
@@ -110,15 +109,16 @@ pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>, data: &DataSet) -> Result<(
     run.per_op(
         Workload::W6,
         n,
-        |conn, i| {
+        async |conn: &mut C, i| {
             history_prev.push(conn.history_prev(&history_by_id[&picks[i]])?);
             Ok(())
         },
-        |conn, i| {
+        async |conn: &mut C, i| {
             plain_prev.push(conn.plain_prev(&plain_by_id[&picks[i]])?);
             Ok(())
         },
-    )?;
+    )
+    .await?;
 
     let history: Checksum = history_prev
         .iter()

@@ -1,10 +1,10 @@
 //! W2, single update: load-modify-save of one existing row per call (new
 //! status and total), each in its own transaction. History:
 //! `order.save_with_history`. Plain: `diesel::update(&row).set(&row)`, the
-//! same whole-row changeset without history.
+//! same whole-row changeset without history. On diesel-async, the same
+//! calls of `history_diesel::asynchronous` and `diesel_async`.
 
-use diesel::prelude::*;
-use history_diesel::{HistoryContext, WriteWithHistory};
+use history_diesel::HistoryContext;
 
 use super::{context, Run, WARMUP};
 use crate::check;
@@ -15,51 +15,53 @@ use crate::report::Workload;
 use crate::rng::Rng;
 use crate::{schema, Result};
 
+#[allow(async_fn_in_trait)] // the binary's own trait; no future leaves the thread
 pub trait Ops {
     /// Creates the rows to update in both tables (the history side with
     /// their creation records), as each system returns them.
-    fn setup(
+    async fn setup(
         &mut self,
         rows: &[NewOrder<'_>],
         ctx: &HistoryContext<i64>,
     ) -> Result<(Vec<Order>, Vec<PlainOrder>)>;
-    fn history_save(&mut self, order: &Order, ctx: &HistoryContext<i64>) -> Result<()>;
+    async fn history_save(&mut self, order: &Order, ctx: &HistoryContext<i64>) -> Result<()>;
     /// Rows updated.
-    fn plain_save(&mut self, order: &PlainOrder) -> Result<usize>;
+    async fn plain_save(&mut self, order: &PlainOrder) -> Result<usize>;
     /// Every row of `orders` and of `plain_orders`, for the final check.
-    fn both_tables(&mut self) -> Result<(Vec<Order>, Vec<PlainOrder>)>;
+    async fn both_tables(&mut self) -> Result<(Vec<Order>, Vec<PlainOrder>)>;
 }
 
-for_connections! {{
+for_connections! {[sqlite, postgres, mysql, postgres_async, mysql_async] {
     impl Ops for Conn {
-        fn setup(
+        async fn setup(
             &mut self,
             rows: &[NewOrder<'_>],
             ctx: &HistoryContext<i64>,
         ) -> Result<(Vec<Order>, Vec<PlainOrder>)> {
-            let created = Order::bulk_create_with_history(self, rows, ctx, Default::default())?;
+            let created =
+                wait!(Order::bulk_create_with_history(self, rows, ctx, Default::default()))?;
             let plain: Vec<NewPlainOrder<'_>> = rows.iter().map(|&new| new.into()).collect();
             for chunk in plain.chunks(1000) {
-                diesel::insert_into(plain_orders::table).values(chunk).execute(self)?;
+                wait!(diesel::insert_into(plain_orders::table).values(chunk).execute(self))?;
             }
-            let plain = plain_orders::table
+            let plain = wait!(plain_orders::table
                 .order(plain_orders::id)
                 .select(PlainOrder::as_select())
-                .load(self)?;
+                .load(self))?;
             Ok((created, plain))
         }
 
-        fn history_save(&mut self, order: &Order, ctx: &HistoryContext<i64>) -> Result<()> {
-            Ok(order.save_with_history(self, ctx)?)
+        async fn history_save(&mut self, order: &Order, ctx: &HistoryContext<i64>) -> Result<()> {
+            Ok(wait!(order.save_with_history(self, ctx))?)
         }
 
-        fn plain_save(&mut self, order: &PlainOrder) -> Result<usize> {
-            Ok(diesel::update(order).set(order).execute(self)?)
+        async fn plain_save(&mut self, order: &PlainOrder) -> Result<usize> {
+            Ok(wait!(diesel::update(order).set(order).execute(self))?)
         }
 
-        fn both_tables(&mut self) -> Result<(Vec<Order>, Vec<PlainOrder>)> {
-            let live = orders::table.select(Order::as_select()).load(self)?;
-            let plain = plain_orders::table.select(PlainOrder::as_select()).load(self)?;
+        async fn both_tables(&mut self) -> Result<(Vec<Order>, Vec<PlainOrder>)> {
+            let live = wait!(orders::table.select(Order::as_select()).load(self))?;
+            let plain = wait!(plain_orders::table.select(PlainOrder::as_select()).load(self))?;
             Ok((live, plain))
         }
     }
@@ -72,14 +74,17 @@ struct Change {
     total: f64,
 }
 
-pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>) -> Result<()> {
-    schema::reset(run.conn)?;
+pub async fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>) -> Result<()> {
+    schema::reset(run.conn).await?;
     let n = run.config.ops;
     // As many rows as updates, created in both tables first.
     let texts = Texts::default();
     let mut rng = Rng::new(run.config.seed ^ 2);
     let ctx = context();
-    let (mut rows, mut plain_rows) = run.conn.setup(&new_orders(&texts, &mut rng, n), &ctx)?;
+    let (mut rows, mut plain_rows) = run
+        .conn
+        .setup(&new_orders(&texts, &mut rng, n), &ctx)
+        .await?;
     check::same(
         "W2 rows created",
         check::rows(&rows),
@@ -96,30 +101,31 @@ pub fn run<C: BenchConn + Ops>(run: &mut Run<'_, C>) -> Result<()> {
     run.per_op(
         Workload::W2,
         n,
-        |conn, i| {
+        async |conn: &mut C, i| {
             let change = &changes[i];
             let order = &mut rows[change.row];
             order.status = change.status.to_owned();
             order.total = change.total;
-            conn.history_save(order, &ctx)
+            conn.history_save(order, &ctx).await
         },
-        |conn, i| {
+        async |conn: &mut C, i| {
             let change = &changes[i];
             let order = &mut plain_rows[change.row];
             order.status = change.status.to_owned();
             order.total = change.total;
-            let updated = conn.plain_save(order)?;
+            let updated = conn.plain_save(order).await?;
             check::equals("W2 rows updated by diesel-plain", updated, 1)
         },
-    )?;
+    )
+    .await?;
 
     // The same updates leave both tables equal, and each wrote one record.
     let records = (n + WARMUP + n) as i64;
     check::equals(
         "W2 history records",
-        run.conn.count("historical_orders")?,
+        run.conn.count("historical_orders").await?,
         records,
     )?;
-    let (live, plain) = run.conn.both_tables()?;
+    let (live, plain) = run.conn.both_tables().await?;
     check::same("W2 final rows", check::rows(&live), check::rows(&plain))
 }
