@@ -43,8 +43,8 @@ where
     DB: ReadBackend<M>,
     E: Executor<Backend = DB>,
 {
-    let record = alive(record_as_of::<M, DB, E>(exec, id, at).await?)?;
-    Ok(models_from_records(exec, vec![record]).await?.remove(0))
+    let record = record_as_of::<M, DB, E>(exec, id, at).await?;
+    model_of(exec, record).await
 }
 
 /// Every object alive at `at`, as it was then.
@@ -118,8 +118,8 @@ where
     DB: ReadBackend<M>,
     E: Executor<Backend = DB>,
 {
-    let record = alive(end_record::<M, DB, E>(exec, id, true).await?)?;
-    Ok(models_from_records(exec, vec![record]).await?.remove(0))
+    let record = end_record::<M, DB, E>(exec, id, true).await?;
+    model_of(exec, record).await
 }
 
 /// The record just before (`before`) or after `record`, by the one (date,
@@ -136,6 +136,18 @@ where
 {
     let at = (record.history_date(), record.history_id());
     Ok(DB::one_record(exec, &record.object_id(), None, Some(at), before).await?)
+}
+
+/// The model `record` holds; `Deleted` when it is a `-`.
+async fn model_of<M, DB, E>(exec: &mut E, record: M::Record) -> Result<M, HistoryError>
+where
+    M: HistoricalRecords,
+    M::Id: Eq + Hash,
+    DB: ReadBackend<M>,
+    E: Executor<Backend = DB>,
+{
+    let record = alive(record)?;
+    Ok(models_from_records(exec, vec![record]).await?.remove(0))
 }
 
 /// The record, unless it is a `-`.
