@@ -42,7 +42,8 @@ pub struct NewOrder<'a> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The migration you would commit to your Diesel migrations folder, e.g. with
-    // `history_diesel::write_migration("migrations", "2026-11-22-120000", &Order::HISTORY_TABLE, Dialect::Sqlite)`.
+    // `HistoryMigrations::new("migrations", Dialect::Sqlite, [&Order::HISTORY_TABLE]).write(None, None)`
+    // (`history_diesel::migrations`), or the `history migrations write` command.
     let migration = Order::history_migration(Dialect::Sqlite);
     println!("-- up.sql\n{}", migration.up);
 

@@ -6,7 +6,10 @@ use crate::columns::HistoryColumn;
 use crate::spec::{ColumnType, SqlKind, TableName};
 
 /// The SQL dialect a migration is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// A migration snapshot names it by [`Dialect::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Dialect {
     /// SQLite 3.
     Sqlite,

@@ -5,6 +5,8 @@
 //! - [`HistoryType`], the kind of change a history record describes;
 //! - [`HistoryTableSpec`], a static description of a history table, and the
 //!   migration SQL derived from it for each [`Dialect`];
+//! - [`snapshot`] and [`evolve`]: what a migrations folder has created, and
+//!   the statements that bring it up to the models;
 //! - [`HistoricalRecords`] and [`HistoryRecord`], the traits that link a model
 //!   to its history;
 //! - the SQL types of the history columns that need one ([`sql_types`]).
@@ -14,10 +16,13 @@
 #![warn(missing_docs)]
 
 pub mod columns;
+mod ddl;
 mod dialect;
+pub mod evolve;
 mod history_type;
 mod hooks;
 mod migration;
+pub mod snapshot;
 mod spec;
 pub mod sql_types;
 mod traits;

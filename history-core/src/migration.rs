@@ -5,12 +5,12 @@
 
 use std::fmt::Write as _;
 
-use crate::columns::{HistoryColumn, HISTORY_DATE, HISTORY_ID, HISTORY_USER_ID};
+use crate::columns::{HistoryColumn, HISTORY_USER_ID};
+use crate::ddl;
 use crate::dialect::Dialect;
 use crate::history_type::HistoryType;
-use crate::spec::{
-    ChangeReasonColumn, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind, TableName,
-};
+use crate::snapshot::{ColumnSnapshot, TableSnapshot};
+use crate::spec::{ChangeReasonColumn, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind};
 
 /// The `up.sql` and `down.sql` of one history table migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,30 +42,6 @@ impl HistoryTableSpec {
     /// table's keys or constraints: a row's primary key repeats once per record,
     /// and a referenced row may be gone while its history stays.
     pub fn up_sql(&self, dialect: Dialect) -> String {
-        let table = dialect.quote_table(self.history());
-        let definition = |column: HistoryColumn| {
-            format!(
-                "{} {}",
-                dialect.quote(column.name()),
-                self.history_column_definition(dialect, column)
-            )
-        };
-        let mut lines = Vec::with_capacity(self.columns.len() + HistoryColumn::ALL.len());
-        lines.push(definition(HistoryColumn::Id));
-        for column in self.columns {
-            // The widest type of the column's family (LONGTEXT, not TEXT, on
-            // MySQL), key or not: a history column must hold whatever its
-            // source column holds, and the spec knows the Rust type, not the
-            // source's width.
-            lines.push(format!(
-                "{} {}{}",
-                dialect.quote(column.name),
-                dialect.column_type(column.ty),
-                if column.nullable { "" } else { " NOT NULL" }
-            ));
-        }
-        lines.extend(self.recorded_columns().map(definition));
-
         let mut sql = String::new();
         let _ = writeln!(
             sql,
@@ -74,88 +50,71 @@ impl HistoryTableSpec {
             self.model,
             dialect.name()
         );
-        let _ = writeln!(
-            sql,
-            "CREATE TABLE {table} (\n    {}\n);",
-            lines.join(",\n    ")
-        );
-
-        let mut object_columns: Vec<&str> = self.primary_key.to_vec();
-        object_columns.extend([HISTORY_DATE, HISTORY_ID]);
-        let indexes: [(&str, &[&str]); 3] = [
-            ("object_history_idx", &object_columns),
-            ("history_date_idx", &[HISTORY_DATE]),
-            ("history_user_id_idx", &[HISTORY_USER_ID]),
-        ];
-        for (suffix, columns) in indexes {
-            let columns = columns
-                .iter()
-                .map(|column| {
-                    let quoted = dialect.quote(column);
-                    match self
-                        .column_type(column)
-                        .and_then(|ty| dialect.index_prefix(ty))
-                    {
-                        Some(prefix) => format!("{quoted}({prefix})"),
-                        None => quoted,
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let index = index_name(dialect, self.history_table, suffix);
-            let (index, on) = match (dialect, self.history_schema) {
-                // SQLite puts the schema on the index's name, and refuses it on the table.
-                (Dialect::Sqlite, Some(schema)) => (
-                    dialect.quote_table(TableName {
-                        schema: Some(schema),
-                        name: &index,
-                    }),
-                    dialect.quote(self.history_table),
-                ),
-                // PostgreSQL and MySQL create an index in its table's schema.
-                (Dialect::Sqlite, None) | (Dialect::Postgres | Dialect::Mysql, _) => {
-                    (dialect.quote(&index), table.clone())
-                }
-            };
-            let _ = writeln!(sql, "CREATE INDEX {index} ON {on} ({columns});");
+        for statement in ddl::create_table(dialect, &TableSnapshot::from_spec(self, dialect)) {
+            let _ = writeln!(sql, "{statement};");
         }
         sql
     }
 
-    /// The type and constraints of one of the history columns after the
-    /// tracked ones.
-    fn history_column_definition(&self, dialect: Dialect, column: HistoryColumn) -> String {
-        match column {
-            HistoryColumn::Date => format!("{} NOT NULL", history_date_type(dialect)),
+    /// One of the history columns (not a tracked one), as its table has it.
+    pub(crate) fn history_column_snapshot(
+        &self,
+        dialect: Dialect,
+        column: HistoryColumn,
+    ) -> ColumnSnapshot {
+        let (ty, nullable, definition) = match column {
+            HistoryColumn::Id => (
+                history_id_type(dialect, self.history_id),
+                false,
+                Some(history_id_definition(dialect, self.history_id).to_owned()),
+            ),
+            HistoryColumn::Date => (history_date_type(dialect).to_owned(), false, None),
             HistoryColumn::Type => {
                 let allowed = HistoryType::ALL
                     .iter()
                     .map(|kind| format!("'{}'", kind.as_char()))
                     .collect::<Vec<_>>()
                     .join(", ");
-                format!(
+                let definition = format!(
                     "CHAR(1) NOT NULL CHECK ({} IN ({allowed}))",
                     dialect.quote(column.name())
-                )
+                );
+                ("CHAR(1)".to_owned(), false, Some(definition))
             }
-            HistoryColumn::UserId => dialect
-                .column_type(ColumnType::Kind(self.user_id))
-                .to_owned(),
-            HistoryColumn::ChangeReason => change_reason_type(dialect, self.change_reason),
+            HistoryColumn::UserId => (
+                dialect
+                    .column_type(ColumnType::Kind(self.user_id))
+                    .to_owned(),
+                true,
+                None,
+            ),
+            HistoryColumn::ChangeReason => {
+                (change_reason_type(dialect, self.change_reason), true, None)
+            }
             // Nullable: a write outside a request has none of them.
-            HistoryColumn::ClientIp | HistoryColumn::UserAgent | HistoryColumn::RequestId => {
+            HistoryColumn::ClientIp | HistoryColumn::UserAgent | HistoryColumn::RequestId => (
                 dialect
                     .request_info_type(column)
                     .expect("a request column has a type on every backend")
-                    .to_owned()
-            }
-            HistoryColumn::Id => history_id_definition(dialect, self.history_id).to_owned(),
+                    .to_owned(),
+                true,
+                None,
+            ),
+        };
+        ColumnSnapshot {
+            name: column.name().to_owned(),
+            field: None,
+            ty,
+            nullable,
+            definition,
+            default: None,
+            retained: false,
         }
     }
 
     /// The type of a tracked column or of `history_user_id`; `None` for the
     /// other history columns, whose types are fixed.
-    fn column_type(&self, name: &str) -> Option<ColumnType> {
+    pub(crate) fn indexed_column_type(&self, name: &str) -> Option<ColumnType> {
         match self.column(name) {
             Some(column) => Some(column.ty),
             None => (name == HISTORY_USER_ID).then_some(ColumnType::Kind(self.user_id)),
@@ -164,7 +123,7 @@ impl HistoryTableSpec {
 
     /// `DROP TABLE` for the history table (its indexes go with it).
     pub fn down_sql(&self, dialect: Dialect) -> String {
-        format!("DROP TABLE {};\n", dialect.quote_table(self.history()))
+        format!("{};\n", ddl::drop_table(dialect, self.history()))
     }
 }
 
@@ -191,6 +150,19 @@ fn history_id_definition(dialect: Dialect, kind: HistoryIdKind) -> &'static str 
     }
 }
 
+/// The column type of `history_id`, without its key and default.
+fn history_id_type(dialect: Dialect, kind: HistoryIdKind) -> String {
+    let ty = match (kind, dialect) {
+        (HistoryIdKind::Integer, Dialect::Sqlite) => "INTEGER",
+        (HistoryIdKind::Integer, Dialect::Postgres | Dialect::Mysql) => "BIGINT",
+        (HistoryIdKind::Uuid, Dialect::Sqlite) => "BLOB",
+        (HistoryIdKind::Uuid, Dialect::Postgres) => "UUID",
+        (HistoryIdKind::Uuid, Dialect::Mysql) => "BINARY(16)",
+    };
+    debug_assert!(history_id_definition(dialect, kind).starts_with(ty));
+    ty.to_owned()
+}
+
 fn history_date_type(dialect: Dialect) -> &'static str {
     match dialect {
         // MySQL's DATETIME keeps whole seconds unless told otherwise.
@@ -212,7 +184,7 @@ fn change_reason_type(dialect: Dialect, column: ChangeReasonColumn) -> String {
 
 /// `<table>_<suffix>`, cut to the backend's identifier limit with a stable hash
 /// of the full name so two long table names never share an index name.
-fn index_name(dialect: Dialect, table: &str, suffix: &str) -> String {
+pub(crate) fn index_name(dialect: Dialect, table: &str, suffix: &str) -> String {
     let name = format!("{table}_{suffix}");
     let limit = dialect.max_identifier_len();
     if name.len() <= limit {
@@ -236,7 +208,7 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::ColumnSpec;
+    use crate::spec::{ColumnSpec, ColumnType, SqlKind};
 
     fn tickets(request_info: bool) -> HistoryTableSpec {
         HistoryTableSpec {
@@ -250,6 +222,8 @@ mod tests {
                 name: "id",
                 ty: ColumnType::Kind(SqlKind::Integer),
                 nullable: false,
+                field: "id",
+                default: None,
             }],
             history_id: HistoryIdKind::Integer,
             user_id: SqlKind::BigInt,

@@ -63,6 +63,13 @@ pub struct ColumnSpec {
     pub ty: ColumnType,
     /// Whether the column accepts NULL (the field is an `Option`).
     pub nullable: bool,
+    /// The model's Rust field: how a migration tells a renamed column
+    /// (`#[diesel(column_name)]` changed) from a dropped one and a new one.
+    pub field: &'static str,
+    /// The SQL literal that records written before this column existed get
+    /// (`#[history(default = "...")]`); without one, a `NOT NULL` column
+    /// gets its type's zero (`0`, `FALSE`, `''`).
+    pub default: Option<&'static str>,
 }
 
 /// The type of the `history_id` primary key.

@@ -84,6 +84,7 @@ pub struct FieldAttrs {
     pub sql_type: Attr<Type>,
     pub db_type: Attr<LitStr>,
     pub sql_name: Attr<LitStr>,
+    pub default: Attr<LitStr>,
 }
 
 /// The `#[diesel(...)]` options of the struct the derive reads.
@@ -191,6 +192,7 @@ impl FieldAttrs {
             sql_type: Attr::none(symbol::SQL_TYPE),
             db_type: Attr::none(symbol::DB_TYPE),
             sql_name: Attr::none(symbol::SQL_NAME),
+            default: Attr::none(symbol::DEFAULT),
         };
         for_each_history_option(cx, attrs, symbol::FIELD_OPTIONS, |keyword, value| {
             if keyword == &symbol::SQL_TYPE {
@@ -219,6 +221,15 @@ impl FieldAttrs {
                     Ok(lit)
                 })?;
                 this.sql_name.set(cx, keyword, lit);
+            } else if keyword == &symbol::DEFAULT {
+                let lit = eq_value(keyword, value, "default = \"'new'\"", |tokens| {
+                    let lit = syn::parse2::<LitStr>(tokens)?;
+                    match literal_problem(&lit.value()) {
+                        Some(problem) => Err(syn::Error::new(lit.span(), problem)),
+                        None => Ok(lit),
+                    }
+                })?;
+                this.default.set(cx, keyword, lit);
             }
             Ok(())
         });
@@ -421,6 +432,50 @@ fn parse_ident_list(tokens: TokenStream) -> syn::Result<Vec<Ident>> {
     Ok(list.into_iter().collect())
 }
 
+/// Why `default` is not one SQL value, if it is not. Like `db_type`, it is
+/// pasted into migrations, so it may not end the statement, hide the rest
+/// of the line or start another expression list: balanced quotes and
+/// parentheses, and no `,` outside them.
+fn literal_problem(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return Some("the default is empty".to_owned());
+    }
+    let (mut depth, mut quoted) = (0_usize, false);
+    let mut chars = value.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\'' => quoted = !quoted,
+            _ if quoted => {}
+            ';' => {
+                return Some("the default contains `;`, which would end the statement".to_owned())
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                return Some("the default contains an SQL comment".to_owned())
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                return Some("the default contains an SQL comment".to_owned())
+            }
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                return Some("the default closes a `)` it did not open".to_owned())
+            }
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                return Some("the default has a `,` outside parentheses: give one value".to_owned())
+            }
+            '"' | '`' => return Some(format!("the default contains `{ch}`: quote text with `'`")),
+            _ => {}
+        }
+    }
+    if quoted {
+        return Some("the default leaves a quote open".to_owned());
+    }
+    if depth > 0 {
+        return Some("the default leaves a `(` open".to_owned());
+    }
+    None
+}
+
 /// Why `db_type` is not one column type, if it is not. The text is pasted
 /// into every migration as it stands, so anything beyond one type expression
 /// (a second column, a statement separator, a comment hiding the rest of the
@@ -524,7 +579,7 @@ fn parse_change_reason(tokens: TokenStream) -> syn::Result<ChangeReason> {
 
 #[cfg(test)]
 mod tests {
-    use super::column_type_problem;
+    use super::{column_type_problem, literal_problem};
 
     #[test]
     fn db_type_accepts_one_type_expression() {
@@ -537,6 +592,35 @@ mod tests {
             "timestamp_tz",
         ] {
             assert_eq!(column_type_problem(ty), None, "{ty}");
+        }
+    }
+
+    #[test]
+    fn default_accepts_one_value_and_refuses_more() {
+        for value in [
+            "0",
+            "-1.5",
+            "'new'",
+            "'a,b; c -- d'",
+            "TRUE",
+            "DATE '2026-01-01'",
+            "lower('X')",
+        ] {
+            assert_eq!(literal_problem(value), None, "{value:?}");
+        }
+        for value in [
+            "",
+            " ",
+            "0; DROP TABLE orders",
+            "0 -- rest",
+            "0 /* x */",
+            "1, 2",
+            "'open",
+            "f(1",
+            "1)",
+            "\"x\"",
+        ] {
+            assert!(literal_problem(value).is_some(), "{value:?}");
         }
     }
 

@@ -84,6 +84,9 @@ pub struct Field {
     /// The field is an `Option`: the column accepts NULL.
     pub nullable: bool,
     pub column_type: ColumnType,
+    /// `#[history(default = "...")]`: the SQL literal older records get
+    /// when a migration adds this column.
+    pub default: Option<LitStr>,
 }
 
 /// A field of the model, tracked or not: what a bulk update writes.
@@ -283,6 +286,7 @@ impl Model {
                 sql_type,
                 nullable,
                 column_type,
+                default: options.default.get().cloned(),
             });
         }
         check_column_limit(cx, &input.ident, fields.len(), history_columns.len());

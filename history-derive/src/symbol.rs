@@ -41,8 +41,9 @@ pub const CONTAINER_OPTIONS: &[Symbol] = &[
 pub const SQL_TYPE: Symbol = Symbol("sql_type");
 pub const DB_TYPE: Symbol = Symbol("db_type");
 pub const SQL_NAME: Symbol = Symbol("sql_name");
+pub const DEFAULT: Symbol = Symbol("default");
 
-pub const FIELD_OPTIONS: &[Symbol] = &[SQL_TYPE, DB_TYPE, SQL_NAME];
+pub const FIELD_OPTIONS: &[Symbol] = &[SQL_TYPE, DB_TYPE, SQL_NAME, DEFAULT];
 
 // `#[diesel(...)]` options the derive reads (Diesel validates them itself).
 pub const PRIMARY_KEY: Symbol = Symbol("primary_key");

@@ -70,7 +70,7 @@ mod context;
 mod dialect;
 mod error;
 mod exec;
-mod migration;
+pub mod migrations;
 mod model;
 mod query;
 mod read;
@@ -96,7 +96,6 @@ pub use history_core::{
     HistoryRecord, HistoryTableSpec, HistoryType, HookError, MigrationSql, ParseHistoryTypeError,
     RecordEvent, RecordHooks, SqlKind, TableName,
 };
-pub use migration::write_migration;
 pub use model::{HistoryIdOf, HistoryKeySqlType, KeySqlType, UserIdOf};
 pub use read::{
     AllHistoryQuery, Diff, DiffOptions, DiffRecords, FieldChange, HistoryQueries, HistoryQuery,

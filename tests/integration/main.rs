@@ -5,6 +5,7 @@
 
 mod asynchronous;
 mod atomicity;
+mod evolution;
 mod hygiene;
 mod limits;
 mod migration_sql;

@@ -33,6 +33,7 @@ async fn connect_async() -> AsyncConn {
 }
 
 crate::asynchronous::async_suite!();
+crate::evolution::evolution_suite!();
 
 const SOURCE_DDL: &str = r#"
 CREATE TABLE orders (

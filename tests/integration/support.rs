@@ -3,9 +3,12 @@
 //! once and instantiated with each backend's concrete connection.
 
 use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use history_diesel::migrations::HistoryMigrations;
+use history_diesel::{Dialect, HistoryTableSpec};
 
 /// A column as the database itself reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +107,7 @@ macro_rules! backend_suite {
         use diesel::prelude::*;
         use diesel_migrations::{embed_migrations, EmbeddedMigrations, FileBasedMigrations, MigrationHarness};
         use history_diesel::sql_types::UuidValue;
-        use history_diesel::{write_migration, HistoricalRecords, HistoryRecord, HistoryTableSpec, HistoryType};
+        use history_diesel::{HistoricalRecords, HistoryRecord, HistoryTableSpec, HistoryType};
 
         use crate::models::*;
         use crate::support::{at, date, names_and_types};
@@ -125,11 +128,9 @@ macro_rules! backend_suite {
         #[test]
         fn written_migration_folders_run_and_revert_with_diesel_migrations() {
             let mut conn = connect();
-            let dir = std::env::temp_dir().join(format!("history-tests-{}-{}", DIALECT.name(), std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            for (i, spec) in SPECS.iter().enumerate() {
-                write_migration(&dir, &format!("2026-11-22-00000{i}"), spec, DIALECT).unwrap();
-            }
+            let dir = crate::support::scratch_dir(&format!("written-{}", DIALECT.name()));
+            let steps: Vec<&[HistoryTableSpec]> = (1..=SPECS.len()).map(|n| &SPECS[..n]).collect();
+            crate::support::write_history_steps(&dir, DIALECT, &steps);
             let migrations = FileBasedMigrations::from_path(&dir).unwrap();
 
             let applied = conn.run_pending_migrations(migrations.clone()).unwrap();
@@ -398,4 +399,92 @@ pub fn group_index_columns(
         }
     }
     indexes
+}
+
+/// Writes one history migration per step into `dir` (emptied first), each
+/// bringing the folder up to that step's models, with versions
+/// `2026-11-22-000000`, `2026-11-22-000001`, ..; returns the folders.
+pub fn write_history_steps(
+    dir: &Path,
+    dialect: Dialect,
+    steps: &[&[HistoryTableSpec]],
+) -> Vec<PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, models)| {
+            let version = format!("2026-11-22-{i:06}");
+            HistoryMigrations::new(dir, dialect, models.iter())
+                .write(Some(&version), None)
+                .unwrap_or_else(|err| panic!("step {i}: {err}"))
+                .unwrap_or_else(|| panic!("step {i} changes nothing"))
+        })
+        .collect()
+}
+
+/// Asserts that `committed` holds exactly the files of `generated`, byte for
+/// byte; with `HISTORY_BLESS=1`, makes it so first.
+pub fn assert_same_folder(committed: &Path, generated: &Path) {
+    if std::env::var_os("HISTORY_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(committed);
+        copy_tree(generated, committed);
+    }
+    let (want, have) = (files_under(generated), files_under(committed));
+    let names = |files: &[(PathBuf, String)]| {
+        files
+            .iter()
+            .map(|(path, _)| path.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&have),
+        names(&want),
+        "{} holds other files than are generated; run with HISTORY_BLESS=1 to rewrite it",
+        committed.display()
+    );
+    for ((path, have), (_, want)) in have.iter().zip(&want) {
+        assert_eq!(
+            have,
+            want,
+            "{} differs from the generated file; run with HISTORY_BLESS=1 to rewrite it",
+            committed.join(path).display()
+        );
+    }
+}
+
+fn files_under(root: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap();
+                files.push((path.strip_prefix(root).unwrap().to_owned(), text));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for (path, text) in files_under(from) {
+        let target = to.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
+    }
+}
+
+/// A fresh, empty folder under the system's temporary directory.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("history-tests-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }

@@ -223,8 +223,19 @@ fn table_spec(model: &Model) -> TokenStream {
             ColumnType::Raw(raw) => quote!(#private::ColumnType::Raw(#raw)),
         };
         let nullable = field.nullable;
+        let field_name = field.ident.unraw().to_string();
+        let default = match &field.default {
+            Some(default) => quote!(::core::option::Option::Some(#default)),
+            None => quote!(::core::option::Option::None),
+        };
         quote! {
-            #private::ColumnSpec { name: #name, ty: #ty, nullable: #nullable }
+            #private::ColumnSpec {
+                name: #name,
+                ty: #ty,
+                nullable: #nullable,
+                field: #field_name,
+                default: #default,
+            }
         }
     });
     let history_id = match model.history_id {

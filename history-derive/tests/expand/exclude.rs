@@ -95,6 +95,8 @@ const _: () = {
                         ::history_diesel::__private::SqlKind::Integer,
                     ),
                     nullable: false,
+                    field: "id",
+                    default: ::core::option::Option::None,
                 },
                 ::history_diesel::__private::ColumnSpec {
                     name: <historical_orders::status as ::diesel::Column>::NAME,
@@ -102,6 +104,8 @@ const _: () = {
                         ::history_diesel::__private::SqlKind::Text,
                     ),
                     nullable: false,
+                    field: "status",
+                    default: ::core::option::Option::None,
                 },
                 ::history_diesel::__private::ColumnSpec {
                     name: <historical_orders::total as ::diesel::Column>::NAME,
@@ -109,6 +113,8 @@ const _: () = {
                         ::history_diesel::__private::SqlKind::Double,
                     ),
                     nullable: false,
+                    field: "total",
+                    default: ::core::option::Option::None,
                 },
                 ::history_diesel::__private::ColumnSpec {
                     name: <historical_orders::note as ::diesel::Column>::NAME,
@@ -116,6 +122,8 @@ const _: () = {
                         ::history_diesel::__private::SqlKind::Text,
                     ),
                     nullable: true,
+                    field: "note",
+                    default: ::core::option::Option::None,
                 },
             ],
             history_id: ::history_diesel::__private::HistoryIdKind::Integer,

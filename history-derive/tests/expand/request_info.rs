@@ -94,6 +94,8 @@ const _: () = {
                         ::history_diesel::__private::SqlKind::Integer,
                     ),
                     nullable: false,
+                    field: "id",
+                    default: ::core::option::Option::None,
                 },
                 ::history_diesel::__private::ColumnSpec {
                     name: <historical_tickets::title as ::diesel::Column>::NAME,
@@ -101,6 +103,8 @@ const _: () = {
                         ::history_diesel::__private::SqlKind::Text,
                     ),
                     nullable: false,
+                    field: "title",
+                    default: ::core::option::Option::None,
                 },
             ],
             history_id: ::history_diesel::__private::HistoryIdKind::Integer,

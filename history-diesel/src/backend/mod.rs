@@ -336,6 +336,8 @@ mod tests {
             name: "id",
             ty: ColumnType::Kind(SqlKind::Integer),
             nullable: false,
+            field: "id",
+            default: None,
         }],
         history_id: HistoryIdKind::Integer,
         user_id: SqlKind::BigInt,
