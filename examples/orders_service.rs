@@ -48,25 +48,9 @@ use history_diesel::web::{HistoryLayer, TrustedProxies};
 use history_diesel::{Dialect, HistoryError, HistoryType};
 use serde::{Deserialize, Serialize};
 
-diesel::table! {
-    orders (id) {
-        id -> Integer,
-        customer -> Text,
-        status -> Text,
-        total -> Double,
-    }
-}
-
-/// An order; its history table keeps where each change came from.
-#[derive(Debug, Clone, Serialize, Queryable, Selectable, Identifiable, HistoricalRecords)]
-#[diesel(table_name = orders)]
-#[history(request_info)]
-pub struct Order {
-    pub id: i32,
-    pub customer: String,
-    pub status: String,
-    pub total: f64,
-}
+#[path = "orders_model.rs"]
+mod orders_model;
+use orders_model::{orders, HistoricalOrder, Order};
 
 #[derive(Deserialize, Insertable)]
 #[diesel(table_name = orders)]
