@@ -407,3 +407,303 @@ fn added_note(column: &ColumnSnapshot) -> String {
         (None, false) => "NOT NULL".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{MergeOptions, Notice};
+    use crate::spec::{
+        ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind,
+    };
+
+    const fn column(name: &'static str, kind: SqlKind, nullable: bool) -> ColumnSpec {
+        ColumnSpec {
+            name,
+            ty: ColumnType::Kind(kind),
+            nullable,
+            field: name,
+            default: None,
+        }
+    }
+
+    const ID: ColumnSpec = column("id", SqlKind::Integer, false);
+    const CODE: ColumnSpec = column("code", SqlKind::Text, false);
+
+    fn spec(columns: &'static [ColumnSpec]) -> HistoryTableSpec {
+        HistoryTableSpec {
+            model: "Item",
+            source_table: "items",
+            source_schema: None,
+            history_table: "historical_items",
+            history_schema: None,
+            primary_key: &["id"],
+            columns,
+            history_id: HistoryIdKind::Integer,
+            user_id: SqlKind::BigInt,
+            change_reason: ChangeReasonColumn::Varchar(100),
+            model_columns: &[],
+            skip_unchanged: false,
+            request_info: false,
+        }
+    }
+
+    /// The up and down statements from `old` to `new`, and the notices.
+    fn evolve(
+        dialect: Dialect,
+        old: &[HistoryTableSpec],
+        new: &[HistoryTableSpec],
+        options: MergeOptions,
+    ) -> Result<(Vec<String>, Vec<String>, Vec<Notice>), EvolveError> {
+        let folder = Snapshot::from_specs(dialect, old);
+        let (merged, notices) = folder.merge(&Snapshot::from_specs(dialect, new), options);
+        let up = plan(&folder, &merged)?.statements;
+        let down = plan(&merged, &folder)?.statements;
+        Ok((up, down, notices))
+    }
+
+    #[test]
+    fn a_not_null_field_without_an_obvious_value_needs_a_default() {
+        const DAY: ColumnSpec = column("due_on", SqlKind::Date, false);
+        let err = evolve(
+            Dialect::Postgres,
+            &[spec(&[ID])],
+            &[spec(&[ID, DAY])],
+            MergeOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            EvolveError::NoFillValue {
+                model: "Item".into(),
+                column: "due_on".into()
+            }
+        );
+        assert!(err.to_string().contains("#[history(default = "), "{err}");
+
+        const DAY_WITH_DEFAULT: ColumnSpec = ColumnSpec {
+            default: Some("DATE '2026-01-01'"),
+            ..DAY
+        };
+        let (up, down, _) = evolve(
+            Dialect::Postgres,
+            &[spec(&[ID])],
+            &[spec(&[ID, DAY_WITH_DEFAULT])],
+            MergeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            up,
+            [
+                "ALTER TABLE \"historical_items\" ADD COLUMN \"due_on\" DATE NOT NULL DEFAULT DATE '2026-01-01'",
+                "ALTER TABLE \"historical_items\" ALTER COLUMN \"due_on\" DROP DEFAULT",
+            ]
+        );
+        assert_eq!(
+            down,
+            ["ALTER TABLE \"historical_items\" DROP COLUMN \"due_on\""]
+        );
+    }
+
+    #[test]
+    fn a_renamed_history_table_keeps_its_records_and_renames_its_indexes() {
+        let renamed = HistoryTableSpec {
+            history_table: "item_history",
+            ..spec(&[ID])
+        };
+        let (up, down, _) = evolve(
+            Dialect::Mysql,
+            &[spec(&[ID])],
+            &[renamed],
+            MergeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            up[0],
+            "ALTER TABLE `historical_items` RENAME TO `item_history`"
+        );
+        assert_eq!(
+            up[1],
+            "DROP INDEX `historical_items_object_history_idx` ON `item_history`"
+        );
+        assert_eq!(up.len(), 1 + 3 + 3);
+        assert_eq!(
+            up[6],
+            "CREATE INDEX `item_history_history_user_id_idx` ON `item_history` (`history_user_id`)"
+        );
+        assert_eq!(
+            down[0],
+            "ALTER TABLE `item_history` RENAME TO `historical_items`"
+        );
+    }
+
+    #[test]
+    fn a_model_left_out_is_kept_and_reported_unless_dropped() {
+        let (up, _, notices) = evolve(
+            Dialect::Sqlite,
+            &[spec(&[ID])],
+            &[],
+            MergeOptions::default(),
+        )
+        .unwrap();
+        assert!(up.is_empty(), "{up:?}");
+        assert_eq!(
+            notices,
+            [Notice::ModelMissing {
+                model: "Item".into(),
+                table: "historical_items".into()
+            }]
+        );
+
+        let drop = MergeOptions {
+            drop_removed_models: true,
+            ..MergeOptions::default()
+        };
+        let (up, down, _) = evolve(Dialect::Sqlite, &[spec(&[ID])], &[], drop).unwrap();
+        assert_eq!(up, ["DROP TABLE \"historical_items\""]);
+        assert!(
+            down[0].starts_with("CREATE TABLE \"historical_items\" ("),
+            "{down:?}"
+        );
+        assert_eq!(down.len(), 4, "the table and its three indexes");
+    }
+
+    #[test]
+    fn a_removed_field_is_kept_nullable_or_dropped_when_asked() {
+        let (up, down, notices) = evolve(
+            Dialect::Postgres,
+            &[spec(&[ID, CODE])],
+            &[spec(&[ID])],
+            MergeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            up,
+            ["ALTER TABLE \"historical_items\" ALTER COLUMN \"code\" DROP NOT NULL"]
+        );
+        // Records written while it was out of the model get its zero back.
+        assert_eq!(
+            down,
+            [
+                "UPDATE \"historical_items\" SET \"code\" = '' WHERE \"code\" IS NULL",
+                "ALTER TABLE \"historical_items\" ALTER COLUMN \"code\" SET NOT NULL",
+            ]
+        );
+        assert!(
+            matches!(&notices[..], [Notice::ColumnRetained { column, .. }] if column == "code")
+        );
+
+        let drop = MergeOptions {
+            drop_removed_columns: true,
+            ..MergeOptions::default()
+        };
+        let (up, down, notices) =
+            evolve(Dialect::Mysql, &[spec(&[ID, CODE])], &[spec(&[ID])], drop).unwrap();
+        assert_eq!(up, ["ALTER TABLE `historical_items` DROP COLUMN `code`"]);
+        assert_eq!(
+            down,
+            [
+                "ALTER TABLE `historical_items` ADD COLUMN `code` LONGTEXT",
+                "UPDATE `historical_items` SET `code` = ''",
+                "ALTER TABLE `historical_items` MODIFY COLUMN `code` LONGTEXT NOT NULL",
+            ]
+        );
+        assert!(matches!(&notices[..], [Notice::ColumnDropped { .. }]));
+    }
+
+    #[test]
+    fn a_retained_column_coming_back_is_filled_and_not_null_again() {
+        let dialect = Dialect::Postgres;
+        let v1 = Snapshot::from_specs(dialect, &[spec(&[ID, CODE])]);
+        let (v2, _) = v1.merge(
+            &Snapshot::from_specs(dialect, &[spec(&[ID])]),
+            MergeOptions::default(),
+        );
+        assert!(v2.tables[0].column("code").unwrap().retained);
+        // A later run with the same models changes nothing.
+        let (again, notices) = v2.merge(
+            &Snapshot::from_specs(dialect, &[spec(&[ID])]),
+            MergeOptions::default(),
+        );
+        assert_eq!(again, v2);
+        assert!(notices.is_empty(), "{notices:?}");
+
+        let (v3, _) = v2.merge(
+            &Snapshot::from_specs(dialect, &[spec(&[ID, CODE])]),
+            MergeOptions::default(),
+        );
+        let up = plan(&v2, &v3).unwrap();
+        assert_eq!(
+            up.statements,
+            [
+                "UPDATE \"historical_items\" SET \"code\" = '' WHERE \"code\" IS NULL",
+                "ALTER TABLE \"historical_items\" ALTER COLUMN \"code\" SET NOT NULL",
+            ]
+        );
+        assert_eq!(
+            up.changes[0].description,
+            "column `code` is back in the model"
+        );
+        assert_eq!(v3, v1, "the table is as first created");
+    }
+
+    #[test]
+    fn a_key_column_retyped_on_mysql_rebuilds_its_prefixed_index() {
+        const CODE_KEY: ColumnSpec = ColumnSpec {
+            ty: ColumnType::Raw("VARCHAR(32)"),
+            ..CODE
+        };
+        let keyed = |columns| HistoryTableSpec {
+            primary_key: &["code"],
+            ..spec(columns)
+        };
+        let (up, _, _) = evolve(
+            Dialect::Mysql,
+            &[keyed(&[CODE])],
+            &[keyed(&[CODE_KEY])],
+            MergeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            up,
+            [
+                "DROP INDEX `historical_items_object_history_idx` ON `historical_items`",
+                "ALTER TABLE `historical_items` MODIFY COLUMN `code` VARCHAR(32) NOT NULL",
+                "CREATE INDEX `historical_items_object_history_idx` ON `historical_items` (`code`, `history_date`, `history_id`)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_history_id_of_another_kind_is_refused() {
+        let uuid = HistoryTableSpec {
+            history_id: HistoryIdKind::Uuid,
+            ..spec(&[ID])
+        };
+        let err = evolve(
+            Dialect::Postgres,
+            &[spec(&[ID])],
+            &[uuid],
+            MergeOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, EvolveError::Unsupported { model, change } if model == "Item" && change.contains("history_id")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn snapshots_read_back_as_written_and_plans_repeat() {
+        let snapshot = Snapshot::from_specs(Dialect::Mysql, &[spec(&[ID, CODE])]);
+        let json = snapshot.to_json();
+        assert!(json.ends_with("}\n"));
+        assert_eq!(Snapshot::from_json(&json).unwrap(), snapshot);
+        let empty = Snapshot::empty(Dialect::Mysql);
+        assert_eq!(plan(&empty, &snapshot), plan(&empty, &snapshot));
+        let newer = json.replace("\"format\": 1", "\"format\": 2");
+        assert!(Snapshot::from_json(&newer)
+            .unwrap_err()
+            .to_string()
+            .contains("upgrade"));
+    }
+}
