@@ -447,13 +447,16 @@ mod tests {
         }
     }
 
+    /// The up and down statements of a migration, and its notices.
+    type Evolved = (Vec<String>, Vec<String>, Vec<Notice>);
+
     /// The up and down statements from `old` to `new`, and the notices.
     fn evolve(
         dialect: Dialect,
         old: &[HistoryTableSpec],
         new: &[HistoryTableSpec],
         options: MergeOptions,
-    ) -> Result<(Vec<String>, Vec<String>, Vec<Notice>), EvolveError> {
+    ) -> Result<Evolved, EvolveError> {
         let folder = Snapshot::from_specs(dialect, old);
         let (merged, notices) = folder.merge(&Snapshot::from_specs(dialect, new), options);
         let up = plan(&folder, &merged)?.statements;
