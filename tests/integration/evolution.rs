@@ -438,6 +438,16 @@ fn a_forgotten_migration_fails_the_check_naming_the_model_and_the_command() {
     );
     // The folder is not touched by a failed check.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+
+    // Asked to, the check writes the migration and passes; then the folder
+    // is up to date. (One test sets and clears the variable: tests share the
+    // process environment.)
+    std::env::set_var(history_diesel::migrations::WRITE_ENV, "1");
+    behind.assert_up_to_date();
+    std::env::remove_var(history_diesel::migrations::WRITE_ENV);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+    assert!(behind.pending().unwrap().is_empty());
+    behind.assert_up_to_date();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
