@@ -8,7 +8,7 @@
 //! rename the table, drop the indexes that change, rename, drop, add and
 //! alter columns, create the indexes that change. SQLite, which cannot alter
 //! a column, rebuilds the table instead whenever a type or a nullability
-//! changes ([`crate::ddl`]).
+//! changes (its SQL spelled per dialect in one private module, `ddl`).
 
 use std::fmt;
 
