@@ -275,6 +275,86 @@ impl Dialect {
         }
     }
 
+    /// Whether a column type as a migration writes it (`expected`) is the
+    /// type the backend's catalog reports (`catalog`): both are brought to
+    /// one spelling, case aside.
+    ///
+    /// - PostgreSQL's `format_type` spells the SQL standard's long names:
+    ///   `character varying(n)` for `VARCHAR(n)`, `character(n)` for
+    ///   `CHAR(n)`, `timestamp without time zone` for `TIMESTAMP`,
+    ///   `timestamp with time zone` for `TIMESTAMPTZ`, `time without time
+    ///   zone` for `TIME`.
+    /// - MySQL and MariaDB report integer display widths (`bigint(20)`,
+    ///   `int(11)`, MariaDB and MySQL before 8.0.19) and `INTEGER` as `int`,
+    ///   `BOOLEAN` as `tinyint(1)` (the one width that means something),
+    ///   `DECIMAL(65, 30)` without the space, and MariaDB reports `JSON` as
+    ///   `longtext`.
+    /// - SQLite reports the declared text as written.
+    pub fn same_column_type(self, expected: &str, catalog: &str) -> bool {
+        self.canonical_type(expected) == self.canonical_type(catalog)
+    }
+
+    fn canonical_type(self, ty: &str) -> String {
+        let lower = ty
+            .trim()
+            .to_ascii_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace(", ", ",");
+        match self {
+            Dialect::Sqlite => lower,
+            Dialect::Postgres => {
+                let long = [
+                    ("varchar", "character varying"),
+                    ("char", "character"),
+                    ("timestamptz", "timestamp with time zone"),
+                    ("timestamp", "timestamp without time zone"),
+                    ("time", "time without time zone"),
+                    ("int", "integer"),
+                    ("int4", "integer"),
+                    ("int8", "bigint"),
+                    ("int2", "smallint"),
+                    ("bool", "boolean"),
+                    ("float8", "double precision"),
+                    ("float4", "real"),
+                    ("decimal", "numeric"),
+                ];
+                let (name, args) = match lower.find('(') {
+                    Some(open) => lower.split_at(open),
+                    None => (lower.as_str(), ""),
+                };
+                match long.iter().find(|(short, _)| *short == name) {
+                    Some((_, long)) => format!("{long}{args}"),
+                    None => lower,
+                }
+            }
+            Dialect::Mysql => {
+                let lower = match lower.as_str() {
+                    "boolean" | "bool" => "tinyint(1)".to_owned(),
+                    "json" => "longtext".to_owned(),
+                    _ => lower.replacen("integer", "int", 1),
+                };
+                if lower == "tinyint(1)" {
+                    return lower;
+                }
+                for int in ["tinyint", "smallint", "mediumint", "bigint", "int"] {
+                    if let Some(rest) = lower.strip_prefix(int) {
+                        if let Some(width) = rest.strip_prefix('(') {
+                            if let Some((digits, tail)) = width.split_once(')') {
+                                if digits.chars().all(|ch| ch.is_ascii_digit()) {
+                                    return format!("{int}{tail}");
+                                }
+                            }
+                        }
+                        return lower;
+                    }
+                }
+                lower
+            }
+        }
+    }
+
     fn kind_type(self, kind: SqlKind) -> &'static str {
         use Dialect::*;
         use SqlKind::*;
@@ -413,6 +493,38 @@ mod tests {
             );
         }
         assert_eq!(Dialect::Postgres.request_info_type(UserId), None);
+    }
+
+    #[test]
+    fn catalog_spellings_match_the_migration_types() {
+        let pg = Dialect::Postgres;
+        assert!(pg.same_column_type("VARCHAR(100)", "character varying(100)"));
+        assert!(!pg.same_column_type("VARCHAR(100)", "character varying(255)"));
+        assert!(pg.same_column_type("TIMESTAMP", "timestamp without time zone"));
+        assert!(!pg.same_column_type("TIMESTAMP", "timestamp with time zone"));
+        assert!(pg.same_column_type("TIMESTAMPTZ", "timestamp with time zone"));
+        assert!(pg.same_column_type("TIME", "time without time zone"));
+        assert!(pg.same_column_type("CHAR(1)", "character(1)"));
+        assert!(pg.same_column_type("DOUBLE PRECISION", "double precision"));
+        assert!(pg.same_column_type("INTEGER", "integer"));
+        assert!(!pg.same_column_type("INTEGER", "bigint"));
+
+        let my = Dialect::Mysql;
+        assert!(my.same_column_type("BIGINT", "bigint(20)"));
+        assert!(my.same_column_type("INTEGER", "int(11)"));
+        assert!(my.same_column_type("INTEGER", "int"));
+        assert!(my.same_column_type("SMALLINT", "smallint(6)"));
+        assert!(my.same_column_type("BOOLEAN", "tinyint(1)"));
+        assert!(!my.same_column_type("TINYINT", "tinyint(1)"));
+        assert!(my.same_column_type("TINYINT", "tinyint(4)"));
+        assert!(my.same_column_type("DECIMAL(65, 30)", "decimal(65,30)"));
+        assert!(my.same_column_type("JSON", "longtext"));
+        assert!(my.same_column_type("DATETIME(6)", "datetime(6)"));
+        assert!(!my.same_column_type("LONGTEXT", "text"));
+        assert!(!my.same_column_type("INTEGER", "bigint(20)"));
+
+        assert!(Dialect::Sqlite.same_column_type("DOUBLE", "double"));
+        assert!(!Dialect::Sqlite.same_column_type("BIGINT", "INTEGER"));
     }
 
     #[test]

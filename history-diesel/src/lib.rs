@@ -76,6 +76,7 @@ pub mod migrations;
 mod model;
 mod query;
 mod read;
+pub mod verify;
 #[cfg(feature = "axum")]
 pub mod web;
 mod write;
@@ -103,6 +104,7 @@ pub use read::{
     AllHistoryQuery, Diff, DiffOptions, DiffRecords, FieldChange, HistoryQueries, HistoryQuery,
     NewestFirst, ObjectIs, ReadHistory, RecordNavigation, StateAt, StateQuery,
 };
+pub use verify::verify_history_schema;
 pub use write::{BulkOptions, WriteWithHistory};
 
 /// What a program that writes and reads history imports, as

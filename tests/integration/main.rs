@@ -17,6 +17,7 @@ mod reads;
 mod request_info;
 mod requests;
 mod support;
+mod verify;
 mod web;
 mod writes;
 

@@ -50,6 +50,7 @@ async fn connect_async() -> AsyncConn {
 
 crate::asynchronous::async_suite!();
 crate::evolution::evolution_suite!();
+crate::verify::verify_suite!();
 
 fn database_url() -> String {
     std::env::var("MYSQL_DATABASE_URL")

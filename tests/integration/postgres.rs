@@ -53,6 +53,7 @@ async fn connect_async() -> AsyncConn {
 
 crate::asynchronous::async_suite!();
 crate::evolution::evolution_suite!();
+crate::verify::verify_suite!();
 
 const SOURCE_DDL: &str = r#"
 CREATE TABLE orders (
