@@ -2,7 +2,7 @@
 //! read into one shape.
 
 use diesel::connection::LoadConnection;
-use diesel::sql_types::{Nullable, Text};
+use diesel::sql_types::Text;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
 use crate::{HistoryBackend, TableName};
@@ -108,7 +108,7 @@ impl CatalogBackend for diesel::pg::Pg {
              ORDER BY a.attnum",
         )
         .bind::<Text, _>(table.name)
-        .bind::<Nullable<Text>, _>(table.schema)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(table.schema)
         .load(conn)
     }
 
@@ -128,7 +128,7 @@ impl CatalogBackend for diesel::pg::Pg {
              AND NOT x.indisprimary ORDER BY i.relname",
         )
         .bind::<Text, _>(table.name)
-        .bind::<Nullable<Text>, _>(table.schema)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(table.schema)
         .load(conn)
     }
 }
@@ -154,7 +154,7 @@ impl CatalogBackend for diesel::mysql::Mysql {
              WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
              ORDER BY ORDINAL_POSITION",
         )
-        .bind::<Nullable<Text>, _>(table.schema)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(table.schema)
         .bind::<Text, _>(table.name)
         .load(conn)
     }
@@ -171,7 +171,7 @@ impl CatalogBackend for diesel::mysql::Mysql {
              WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
              AND INDEX_NAME <> 'PRIMARY' GROUP BY INDEX_NAME ORDER BY INDEX_NAME",
         )
-        .bind::<Nullable<Text>, _>(table.schema)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(table.schema)
         .bind::<Text, _>(table.name)
         .load(conn)
     }
