@@ -134,3 +134,55 @@ fn mistakes_exit_with_2_and_say_what_is_wrong() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn verify_compares_the_database_with_the_models_and_the_folder() {
+    use diesel::{Connection, SqliteConnection};
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+
+    let dir = scratch("verify");
+    let url = dir.join("app.db").to_string_lossy().into_owned();
+    let out = history(
+        &dir,
+        &["migrations", "write", "--version", "2026-11-22-120000"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = history(&dir, &["verify", "--database-url", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "Order: history table `historical_orders` does not exist\n\
+         the database has not run 1 history migration(s) of the folder: 2026-11-22-120000\n"
+    );
+
+    let mut conn = SqliteConnection::establish(&url).unwrap();
+    conn.run_pending_migrations(FileBasedMigrations::from_path(dir.join("migrations")).unwrap())
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_history"))
+        .args(["verify"])
+        .current_dir(&dir)
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout),
+        "the database's 1 history table(s) are as the models need them\n"
+    );
+
+    let out = history(
+        &dir,
+        &["verify", "--database-url", "/nonexistent/dir/app.db"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("history: error: cannot connect to the database"));
+    let out = history(&dir, &["verify"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--database-url <URL>"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

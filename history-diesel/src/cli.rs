@@ -23,6 +23,10 @@
 //! `verify` connects with, so the command never guesses which of Diesel's
 //! backends the application uses.
 //!
+//! `history verify` compares a live database (`--database-url` or
+//! `DATABASE_URL`) with the models and the folder
+//! ([`verify_history_schema`](crate::verify_history_schema)).
+//!
 //! Exit codes, for scripts and CI: 0 when everything is up to date (or was
 //! written), 1 when the folder is behind the models or the database differs
 //! from them, 2 when the command could not run (a bad argument, an
@@ -33,8 +37,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use diesel::connection::LoadConnection;
 
 use crate::migrations::{behind_message, HistoryMigrations};
+use crate::verify::{verify_history_schema, CatalogBackend};
 use crate::{HistoryBackend, HistoryTableSpec};
 
 /// The history tables of this application's models: write and check their
@@ -61,6 +67,21 @@ enum Command {
     /// Check or write the history migrations in the migrations folder.
     #[command(subcommand)]
     Migrations(MigrationsCommand),
+    /// Compare a live database's history tables with the models and the
+    /// migrations folder: missing tables, missing or extra columns, types,
+    /// nullability, indexes, history migrations not yet run.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The database to check.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    database_url: String,
+    /// Compare with the models alone, not with the migrations folder (a
+    /// column the folder kept for a removed field is then extra).
+    #[arg(long)]
+    without_folder: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,7 +95,7 @@ enum MigrationsCommand {
     Write(WriteArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 struct MergeArgs {
     /// Drop the history columns of fields the models no longer have, with
     /// their values. Without it they are kept (nullable): history is
@@ -105,8 +126,8 @@ struct WriteArgs {
 /// tables on connections of type `C`.
 pub fn run<C>(models: &[&HistoryTableSpec]) -> ExitCode
 where
-    C: diesel::Connection,
-    C::Backend: HistoryBackend,
+    C: LoadConnection,
+    C::Backend: CatalogBackend,
 {
     run_from::<C, _, _>(std::env::args_os(), models)
 }
@@ -114,8 +135,8 @@ where
 /// [`run`] with the given arguments (the first is the program's name).
 pub fn run_from<C, I, T>(args: I, models: &[&HistoryTableSpec]) -> ExitCode
 where
-    C: diesel::Connection,
-    C::Backend: HistoryBackend,
+    C: LoadConnection,
+    C::Backend: CatalogBackend,
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
@@ -142,6 +163,7 @@ where
         Command::Migrations(MigrationsCommand::Write(args)) => {
             write(&migrations(&args.merge), args)
         }
+        Command::Verify(args) => verify::<C>(&migrations(&MergeArgs::default()), models, args),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
@@ -193,4 +215,33 @@ fn write(migrations: &HistoryMigrations<'_>, args: &WriteArgs) -> Result<bool, S
         }
     }
     Ok(true)
+}
+
+fn verify<C>(
+    migrations: &HistoryMigrations<'_>,
+    models: &[&HistoryTableSpec],
+    args: &VerifyArgs,
+) -> Result<bool, String>
+where
+    C: LoadConnection,
+    C::Backend: CatalogBackend,
+{
+    let folder = if args.without_folder || !migrations.dir().exists() {
+        None
+    } else {
+        Some(migrations.folder().map_err(|err| err.to_string())?)
+    };
+    let mut conn = C::establish(&args.database_url)
+        .map_err(|err| format!("cannot connect to the database: {err}"))?;
+    let report = verify_history_schema(&mut conn, models.iter().copied(), folder.as_ref())
+        .map_err(|err| err.to_string())?;
+    if report.is_ok() {
+        println!(
+            "the database's {} history table(s) are as the models need them",
+            models.len()
+        );
+        return Ok(true);
+    }
+    println!("{report}");
+    Ok(false)
 }
