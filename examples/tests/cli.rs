@@ -186,3 +186,29 @@ fn verify_compares_the_database_with_the_models_and_the_folder() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn baseline_adopts_tables_that_exist_already() {
+    let dir = scratch("baseline");
+    let out = history(
+        &dir,
+        &["migrations", "baseline", "--version", "2026-11-01-000000"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("wrote migrations/2026-11-01-000000_history_baseline"));
+    let up =
+        std::fs::read_to_string(dir.join("migrations/2026-11-01-000000_history_baseline/up.sql"))
+            .unwrap();
+    assert!(up.ends_with("\nSELECT 1;\n"), "{up}");
+    let out = history(&dir, &["migrations", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // A second baseline would hide the first.
+    let out = history(&dir, &["migrations", "baseline"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("it needs no baseline"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -89,6 +89,11 @@ enum MigrationsCommand {
     /// Exit with 1 when the folder lacks a migration the models need, and
     /// show what it would change.
     Check(MergeArgs),
+    /// Record that the models' history tables exist already (created before
+    /// this folder had history migrations): a migration that changes
+    /// nothing, from which the next `write` starts. Check them with
+    /// `history verify --without-folder` first.
+    Baseline(BaselineArgs),
     /// Write the migration the folder lacks (nothing when it is up to date),
     /// for review and commit; apply it with `diesel migration run` or
     /// `embed_migrations!`.
@@ -106,6 +111,13 @@ struct MergeArgs {
     /// with their records. Without it they are kept and reported.
     #[arg(long)]
     drop_removed_models: bool,
+}
+
+#[derive(Debug, Args)]
+struct BaselineArgs {
+    /// The migration's version [default: the current UTC time].
+    #[arg(long)]
+    version: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +174,19 @@ where
         Command::Migrations(MigrationsCommand::Check(merge)) => check(&migrations(merge)),
         Command::Migrations(MigrationsCommand::Write(args)) => {
             write(&migrations(&args.merge), args)
+        }
+        Command::Migrations(MigrationsCommand::Baseline(args)) => {
+            let migrations = migrations(&MergeArgs::default());
+            migrations
+                .baseline(args.version.as_deref())
+                .map(|folder| {
+                    println!(
+                        "wrote {}: the folder now starts from the models' history tables",
+                        folder.display()
+                    );
+                    true
+                })
+                .map_err(|err| err.to_string())
         }
         Command::Verify(args) => verify::<C>(&migrations(&MergeArgs::default()), models, args),
     };

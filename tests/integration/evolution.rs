@@ -460,7 +460,8 @@ macro_rules! evolution_suite {
             use diesel::prelude::*;
             use diesel_migrations::{FileBasedMigrations, MigrationHarness};
             use history_diesel::migrations::snapshot::Snapshot;
-            use history_diesel::{HistoryContext, HistoryQueries, ReadHistory, WriteWithHistory};
+            use history_diesel::migrations::HistoryMigrations;
+            use history_diesel::{HistoricalRecords, HistoryContext, HistoryQueries, ReadHistory, WriteWithHistory};
 
             use super::{connect, DIALECT};
             use crate::evolution::*;
@@ -532,6 +533,26 @@ macro_rules! evolution_suite {
                 )))
                 .get_result(&mut **conn)
                 .unwrap()
+            }
+
+            #[test]
+            fn a_baseline_adopts_tables_created_before_and_the_next_change_follows() {
+                let mut conn = connect();
+                conn.batch_execute(&v1::Shipment::HISTORY_TABLE.up_sql(DIALECT)).unwrap();
+                let dir = scratch_dir(&format!("baseline-{}", DIALECT.name()));
+                let v1_models = [&v1::Shipment::HISTORY_TABLE];
+                HistoryMigrations::new(&dir, DIALECT, v1_models).baseline(Some("2026-11-01-000000")).unwrap();
+                // The next version's migration is an ALTER, not a CREATE.
+                let v2_migrations = HistoryMigrations::new(&dir, DIALECT, [&v2::Shipment::HISTORY_TABLE]);
+                let pending = v2_migrations.pending().unwrap();
+                assert!(pending.up.contains("ADD COLUMN"), "{}", pending.up);
+                assert!(!pending.up.contains("CREATE TABLE"), "{}", pending.up);
+                v2_migrations.write(Some("2026-11-02-000000"), None).unwrap();
+                conn.run_pending_migrations(FileBasedMigrations::from_path(&dir).unwrap()).unwrap();
+                let folder = v2_migrations.folder().unwrap();
+                let report = history_diesel::verify_history_schema(&mut *conn, [&v2::Shipment::HISTORY_TABLE], Some(&folder)).unwrap();
+                assert!(report.is_ok(), "{report}");
+                std::fs::remove_dir_all(&dir).unwrap();
             }
 
             #[test]
