@@ -321,11 +321,20 @@ const UPDATE_STATEMENTS: usize = 3;
 const SAVE_STATEMENTS: usize = 2;
 const DELETE_STATEMENTS: usize = 3;
 
-/// The tables the threads of the concurrency test share (the test holds the
-/// server lock; `connect()` emptied the database).
+/// The tables the threads of the concurrency tests share, in a database of
+/// their own (`<database>_concurrent`): the async suite empties the main
+/// one without the server lock.
 fn concurrent_database() -> String {
-    let url = database_url();
+    let main = database_url();
+    let (server, name) = main.rsplit_once('/').expect("a database name");
+    let name = format!("{name}_concurrent");
+    MysqlConnection::establish(&main)
+        .unwrap()
+        .batch_execute(&format!("CREATE DATABASE IF NOT EXISTS `{name}`"))
+        .unwrap();
+    let url = format!("{server}/{name}");
     let mut conn = MysqlConnection::establish(&url).unwrap();
+    drop_all_tables(&mut conn);
     conn.batch_execute(SOURCE_DDL).unwrap();
     conn.batch_execute(&Order::HISTORY_TABLE.up_sql(DIALECT))
         .unwrap();

@@ -142,6 +142,9 @@ macro_rules! ordering_suite {
             fn concurrent_writers_record_every_object_in_commit_order() {
                 let _serial = connect();
                 let setup = concurrent_database();
+                // Committed tables: dropped however the test ends, or a failure
+                // here would fail every later test that creates them.
+                let _cleanup = crate::support::OnDrop(|| drop_concurrent_database(&setup));
                 create_orders(&mut concurrent_connection(&setup), ROWS as usize);
                 let deadline = std::time::Instant::now() + stress_duration();
                 let done: usize = std::thread::scope(|scope| {
@@ -256,7 +259,6 @@ macro_rules! ordering_suite {
                     wrong.len(),
                     wrong[..wrong.len().min(4)].join("\n")
                 );
-                drop_concurrent_database(&setup);
             }
         }
     };

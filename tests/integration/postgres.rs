@@ -294,11 +294,32 @@ const UPDATE_STATEMENTS: usize = 1;
 const SAVE_STATEMENTS: usize = 1;
 const DELETE_STATEMENTS: usize = 1;
 
-/// Committed tables the threads of the concurrency test share (the test
-/// holds the server lock, so no other test sees them).
+/// Committed tables the threads of the concurrency tests share, in a
+/// database of their own (`<database>_concurrent`): the async suite's
+/// transactions create the same tables in the main one without the server
+/// lock, and must not meet committed ones.
 fn concurrent_database() -> String {
-    let url = std::env::var("PG_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/history_test".to_owned());
+    let main = database_url();
+    let name = format!(
+        "{}_concurrent",
+        main.rsplit('/').next().expect("a database name")
+    );
+    let mut conn = PgConnection::establish(&main).unwrap();
+    #[derive(QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let exists: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .get_result(&mut conn)
+            .unwrap();
+    if !exists.exists {
+        conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+    }
+    let url = format!("{}/{name}", main.rsplit_once('/').unwrap().0);
     let mut conn = PgConnection::establish(&url).unwrap();
     drop_tables(&mut conn);
     conn.batch_execute(SOURCE_DDL).unwrap();

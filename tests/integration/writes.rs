@@ -342,6 +342,9 @@ macro_rules! write_suite {
             const ROWS: i32 = 12;
             let _serial = connect();
             let setup = concurrent_database();
+            // Committed tables: dropped however the test ends, or a failure
+            // here would fail every later test that creates them.
+            let _cleanup = crate::support::OnDrop(|| drop_concurrent_database(&setup));
             create_orders(&mut concurrent_connection(&setup), ROWS as usize);
             let updates: usize = std::thread::scope(|scope| {
                 let workers: Vec<_> = (0..THREADS)
@@ -411,7 +414,6 @@ macro_rules! write_suite {
                 .unwrap();
             let recorded: usize = stored.iter().map(|total| *total as usize).sum();
             assert_eq!(recorded, updates);
-            drop_concurrent_database(&setup);
         }
 
         fn is_retryable(err: &HistoryError) -> bool {
