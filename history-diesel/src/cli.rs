@@ -25,7 +25,7 @@
 //!
 //! `history verify` compares a live database (`--database-url` or
 //! `DATABASE_URL`) with the models and the folder
-//! ([`verify_history_schema`](crate::verify_history_schema)).
+//! ([`verify_history_schema`]).
 //!
 //! Exit codes, for scripts and CI: 0 when everything is up to date (or was
 //! written), 1 when the folder is behind the models or the database differs
