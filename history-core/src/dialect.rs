@@ -166,6 +166,18 @@ impl Dialect {
         }
     }
 
+    /// The clause that takes shared locks on the rows a `SELECT` reads until
+    /// the transaction ends (others may read them, not change them); `None`
+    /// where the backend has no row locks. MariaDB has no `FOR SHARE`; both
+    /// it and MySQL 8 read the older spelling.
+    pub const fn share_locking_read(self) -> Option<&'static str> {
+        match self {
+            Dialect::Postgres => Some(" FOR SHARE"),
+            Dialect::Mysql => Some(" LOCK IN SHARE MODE"),
+            Dialect::Sqlite => None,
+        }
+    }
+
     /// Whether a locking read may be kept in Diesel's prepared-statement
     /// cache and run again.
     ///
@@ -200,6 +212,59 @@ impl Dialect {
             // `VALUES(col)`: deprecated by MySQL 8.0.20 in favour of a row
             // alias, which MariaDB does not have.
             Dialect::Mysql => ("VALUES(", ")"),
+        }
+    }
+
+    /// The marker of the `index`th bind parameter (from 1) in SQL text
+    /// written by hand: `$1` on PostgreSQL, `?` elsewhere.
+    pub fn bind_marker(self, index: usize) -> String {
+        match self {
+            Dialect::Postgres => format!("${index}"),
+            Dialect::Mysql | Dialect::Sqlite => "?".to_owned(),
+        }
+    }
+
+    /// An expression of a column of type `ty` that the backend's equality
+    /// accepts: itself, except PostgreSQL's `JSON`, which has no equality
+    /// operator and is compared as its text.
+    pub fn comparable(self, ty: ColumnType, expr: &str) -> String {
+        match (self, ty) {
+            (Dialect::Postgres, ColumnType::Kind(SqlKind::Json)) => format!("CAST({expr} AS TEXT)"),
+            _ => expr.to_owned(),
+        }
+    }
+
+    /// The type a `CAST` turns an integer expression into to read it as a
+    /// 64-bit integer (`MAX` of an `INTEGER` key is 32-bit on PostgreSQL).
+    pub const fn bigint_cast(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "BIGINT",
+            Dialect::Mysql => "SIGNED",
+            Dialect::Sqlite => "INTEGER",
+        }
+    }
+
+    /// A JSON object of one row as text, `{"column": value, ..}`, from the
+    /// row's table alias and column names: what an archive of pruned
+    /// records writes. Values keep their JSON types (numbers, strings,
+    /// `null`); dates are written as each database writes them.
+    pub fn json_row(self, alias: &str, columns: &[&str]) -> String {
+        let pairs = |function: &str| {
+            let args: Vec<String> = columns
+                .iter()
+                .map(|column| {
+                    let key = column.replace('\'', "''");
+                    format!("'{key}', {alias}.{}", self.quote(column))
+                })
+                .collect();
+            format!("{function}({})", args.join(", "))
+        };
+        match self {
+            // One argument for the whole row: `json_build_object` stops at
+            // 100 arguments, 50 columns.
+            Dialect::Postgres => format!("CAST(row_to_json({alias}) AS TEXT)"),
+            Dialect::Mysql => pairs("JSON_OBJECT"),
+            Dialect::Sqlite => pairs("json_object"),
         }
     }
 

@@ -140,6 +140,12 @@ impl<U> HistoryContext<U> {
         self
     }
 
+    /// Whether the context refuses to write without a user
+    /// ([`require_user`](Self::require_user)).
+    pub fn requires_user(&self) -> bool {
+        self.require_user
+    }
+
     /// The explicit user.
     pub fn get_user(&self) -> Option<&U> {
         self.user.as_ref()

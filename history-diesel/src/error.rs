@@ -175,6 +175,30 @@ pub enum HistoryError {
         /// The date given.
         date: chrono::DateTime<chrono::Utc>,
     },
+    /// A maintenance operation ([`crate::maintenance`]) was called inside
+    /// a transaction; it commits chunk by chunk, so it runs outside one.
+    /// Refused before any statement.
+    InTransaction {
+        /// The model.
+        model: &'static str,
+    },
+    /// A maintenance operation cannot handle this model or value (a user id
+    /// of a type a backfill does not bind). Refused before any statement.
+    Unsupported {
+        /// The model.
+        model: &'static str,
+        /// What is not supported.
+        detail: String,
+    },
+    /// Pruned records could not be written to the archive. The chunk being
+    /// pruned was rolled back; chunks before it were archived, then deleted.
+    /// The I/O error is the `source`.
+    Archive {
+        /// The model.
+        model: &'static str,
+        /// What the writer said.
+        source: std::io::Error,
+    },
     /// The model's `#[history(schema = ...)]` names another table than its
     /// `table!` (`schema.table`). Refused before any statement.
     SchemaMismatch {
@@ -263,6 +287,17 @@ impl fmt::Display for HistoryError {
                 f,
                 "history date {date} of {model} is in the future; explicit dates are for the past"
             ),
+            HistoryError::InTransaction { model } => write!(
+                f,
+                "history maintenance of {model} commits chunk by chunk: run it outside a transaction"
+            ),
+            HistoryError::Unsupported { model, detail } => {
+                write!(f, "history maintenance of {model}: {detail}")
+            }
+            HistoryError::Archive { model, .. } => write!(
+                f,
+                "could not archive pruned history records of {model}; nothing of the failed chunk was deleted"
+            ),
             HistoryError::SchemaMismatch {
                 model,
                 declared,
@@ -283,6 +318,7 @@ impl std::error::Error for HistoryError {
             HistoryError::Hook(err) => err.source(),
             HistoryError::HistoryTableMissing { source, .. }
             | HistoryError::KeyExists { source, .. } => Some(source),
+            HistoryError::Archive { source, .. } => Some(source),
             _ => None,
         }
     }

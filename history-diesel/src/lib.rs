@@ -72,6 +72,7 @@ mod context;
 mod dialect;
 mod error;
 mod exec;
+pub mod maintenance;
 pub mod migrations;
 mod model;
 mod query;

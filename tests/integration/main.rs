@@ -8,6 +8,7 @@ mod atomicity;
 mod evolution;
 mod hygiene;
 mod limits;
+mod maintenance;
 mod migration_sql;
 mod models;
 mod names;

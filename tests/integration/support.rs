@@ -370,6 +370,7 @@ macro_rules! backend_suite {
         crate::reads::read_suite!();
         crate::names::names_suite!();
         crate::ordering::ordering_suite!();
+        crate::maintenance::maintenance_suite!();
         crate::atomicity::atomicity_suite!();
         crate::limits::limits_suite!();
         crate::request_info::request_info_suite!();

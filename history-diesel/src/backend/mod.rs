@@ -18,7 +18,7 @@
 mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
-mod shared;
+pub(crate) mod shared;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod statements;
