@@ -27,18 +27,44 @@
 //! `DATABASE_URL`) with the models and the folder
 //! ([`verify_history_schema`]).
 //!
+//! The day-2 operations of [`crate::maintenance`] are subcommands too, on
+//! every model or on those `--model` names, with `--dry-run` to count
+//! first:
+//!
+//! - `history populate [--user ID] [--reason TEXT]`: a `+` record for each
+//!   row without history (the baseline of an existing table);
+//! - `history clean-duplicates [--minutes N]`: delete `~` records that
+//!   repeat the record before them;
+//! - `history clean-old (--days N | --before DATE) [--keep N | --compact]
+//!   [--archive-dir DIR [--archive-format jsonl|csv]]`: prune old records,
+//!   archived to a file first when asked;
+//! - `history stats [--json]`: records per model and type, their dates, and
+//!   on PostgreSQL the bytes per record.
+//!
+//! They show a progress bar on a terminal and a plain line every few
+//! seconds otherwise, both on stderr, and a summary line per model on
+//! stdout. Ctrl-C stops one after its current chunk (each chunk is one
+//! transaction; running the command again carries on).
+//!
 //! Exit codes, for scripts and CI: 0 when everything is up to date (or was
-//! written), 1 when the folder is behind the models or the database differs
-//! from them, 2 when the command could not run (a bad argument, an
-//! unreadable folder, a database that cannot be reached).
+//! written, or the operation is done), 1 when the folder is behind the
+//! models or the database differs from them, 2 when the command could not
+//! run (a bad argument, an unreadable folder, a database that cannot be
+//! reached, an operation's error), 130 when Ctrl-C stopped an operation
+//! between chunks.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod operations;
+mod progress;
+
 use clap::{Args, Parser, Subcommand};
 use diesel::connection::LoadConnection;
 
+use self::operations::{CleanDuplicatesArgs, CleanOldArgs, Finished, PopulateArgs, StatsArgs};
+use crate::maintenance::MaintenanceBackend;
 use crate::migrations::{behind_message, HistoryMigrations};
 use crate::verify::{verify_history_schema, CatalogBackend};
 use crate::{HistoryBackend, HistoryTableSpec};
@@ -67,11 +93,37 @@ enum Command {
     /// Check or write the history migrations in the migrations folder.
     #[command(subcommand)]
     Migrations(MigrationsCommand),
-    /// Compare a live database's history tables with the models and the
-    /// migrations folder: missing tables, missing or extra columns, types,
-    /// nullability, indexes, history migrations not yet run.
+    /// Compare a live database's history tables with the models.
+    ///
+    /// And with the migrations folder: missing tables, missing or extra
+    /// columns, types, nullability, indexes, history migrations not yet run.
     Verify(VerifyArgs),
+    /// Record a `+` for every row that has no history yet.
+    ///
+    /// Each record holds the row's current values: the baseline of a table
+    /// that had rows before it had history. Idempotent: a second run writes
+    /// nothing.
+    Populate(PopulateArgs),
+    /// Delete `~` records that repeat the record before them.
+    ///
+    /// A record repeats the one before it when every tracked value is equal
+    /// (NULL equal to NULL); the first of each run is kept.
+    CleanDuplicates(CleanDuplicatesArgs),
+    /// Delete records older than a cutoff.
+    ///
+    /// All of them, all but each object's newest N (--keep), or all but the
+    /// record each object had at the cutoff (--compact), so that `as_of`
+    /// any time after the cutoff answers as before.
+    CleanOld(CleanOldArgs),
+    /// Count each model's records by type, with their dates.
+    ///
+    /// On PostgreSQL also the table's bytes per record.
+    Stats(StatsArgs),
 }
+
+/// The exit code of an operation that Ctrl-C stopped between chunks (as a
+/// shell reports a process that SIGINT ended).
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
@@ -139,7 +191,7 @@ struct WriteArgs {
 pub fn run<C>(models: &[&HistoryTableSpec]) -> ExitCode
 where
     C: LoadConnection,
-    C::Backend: CatalogBackend,
+    C::Backend: CatalogBackend + MaintenanceBackend,
 {
     run_from::<C, _, _>(std::env::args_os(), models)
 }
@@ -148,7 +200,7 @@ where
 pub fn run_from<C, I, T>(args: I, models: &[&HistoryTableSpec]) -> ExitCode
 where
     C: LoadConnection,
-    C::Backend: CatalogBackend,
+    C::Backend: CatalogBackend + MaintenanceBackend,
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
@@ -171,9 +223,11 @@ where
             .drop_removed_models(merge.drop_removed_models)
     };
     let outcome = match &cli.command {
-        Command::Migrations(MigrationsCommand::Check(merge)) => check(&migrations(merge)),
+        Command::Migrations(MigrationsCommand::Check(merge)) => {
+            check(&migrations(merge)).map(Ending::from)
+        }
         Command::Migrations(MigrationsCommand::Write(args)) => {
-            write(&migrations(&args.merge), args)
+            write(&migrations(&args.merge), args).map(Ending::from)
         }
         Command::Migrations(MigrationsCommand::Baseline(args)) => {
             let migrations = migrations(&MergeArgs::default());
@@ -187,15 +241,54 @@ where
                     true
                 })
                 .map_err(|err| err.to_string())
+                .map(Ending::from)
         }
-        Command::Verify(args) => verify::<C>(&migrations(&MergeArgs::default()), models, args),
+        Command::Verify(args) => {
+            verify::<C>(&migrations(&MergeArgs::default()), models, args).map(Ending::from)
+        }
+        Command::Populate(args) => operations::populate::<C>(models, args).map(Ending::from),
+        Command::CleanDuplicates(args) => {
+            operations::clean_duplicates::<C>(models, args).map(Ending::from)
+        }
+        Command::CleanOld(args) => operations::clean_old::<C>(models, args).map(Ending::from),
+        Command::Stats(args) => operations::stats::<C>(models, args).map(Ending::from),
     };
     match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(Ending::Success) => ExitCode::SUCCESS,
+        Ok(Ending::Behind) => ExitCode::from(1),
+        Ok(Ending::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
         Err(message) => {
             eprintln!("history: error: {message}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// How a command that could run ended.
+enum Ending {
+    /// Up to date, written, or done.
+    Success,
+    /// The folder or the database is behind the models.
+    Behind,
+    /// Ctrl-C stopped an operation between chunks.
+    Interrupted,
+}
+
+impl From<bool> for Ending {
+    fn from(up_to_date: bool) -> Self {
+        if up_to_date {
+            Ending::Success
+        } else {
+            Ending::Behind
+        }
+    }
+}
+
+impl From<Finished> for Ending {
+    fn from(finished: Finished) -> Self {
+        match finished {
+            Finished::Done => Ending::Success,
+            Finished::Interrupted => Ending::Interrupted,
         }
     }
 }
