@@ -178,6 +178,23 @@ impl Dialect {
         }
     }
 
+    /// `DELETE` of the rows of `table` whose `key` the query `keys` returns
+    /// (in a column of the same name). MySQL and MariaDB cannot read the
+    /// table they delete from in a subquery, and with `IN` over a derived
+    /// table they probe it once per row of the table (4.5 times slower than
+    /// a join in the maintenance benchmark): there, a join with the
+    /// materialised keys.
+    pub fn delete_where_key_in(self, table: &str, key: &str, keys: &str) -> String {
+        match self {
+            Dialect::Mysql => {
+                format!("DELETE d FROM {table} AS d JOIN ({keys}) c ON c.{key} = d.{key}")
+            }
+            Dialect::Postgres | Dialect::Sqlite => {
+                format!("DELETE FROM {table} WHERE {key} IN (SELECT c.{key} FROM ({keys}) c)")
+            }
+        }
+    }
+
     /// Whether a locking read may be kept in Diesel's prepared-statement
     /// cache and run again.
     ///

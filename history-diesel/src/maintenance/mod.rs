@@ -273,6 +273,8 @@ impl<'a> Populate<'a> {
         let user = UserId::bind(meta.user.as_ref(), spec)?;
         outside_transaction(conn, spec)?;
         let sql = Sql { spec, dialect };
+        C::Backend::refresh_statistics(conn, &sql.table(spec.history()))
+            .map_err(|err| missing_history_table(spec, err))?;
         let dry_run = self.dry_run;
         walk(
             conn,

@@ -112,7 +112,7 @@ impl Sql<'_> {
         self.dialect.quote(ident)
     }
 
-    fn table(&self, table: TableName<'_>) -> String {
+    pub(crate) fn table(&self, table: TableName<'_>) -> String {
         self.dialect.quote_table(table)
     }
 
@@ -192,10 +192,16 @@ impl Sql<'_> {
             })
             .collect();
         statement.push(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM {} AS {EXISTING} WHERE {})",
+            " AND NOT EXISTS (SELECT 1 FROM {} AS {EXISTING} WHERE {}",
             self.table(self.spec.history()),
             same_object.join(" AND ")
         ));
+        // The chunk's range again, on the history side: implied by the
+        // equality, but no planner derives it, and without it PostgreSQL
+        // hashes the whole history table for every chunk (a backfill
+        // quadratic in the table's size).
+        self.push_range(statement, Some(EXISTING), chunk);
+        statement.push(")");
     }
 
     /// Takes shared locks on the source rows of a chunk, so that a writer
@@ -384,7 +390,17 @@ impl Sql<'_> {
 
     /// Deletes the candidates.
     pub(crate) fn delete(&self, candidates: &Candidates) -> Statement {
-        self.wrap(candidates, "DELETE FROM", "")
+        match candidates {
+            Candidates::Predicate(_) => self.wrap(candidates, "DELETE FROM", ""),
+            Candidates::Selected(inner) => Statement {
+                sql: self.dialect.delete_where_key_in(
+                    &self.table(self.spec.history()),
+                    &self.quote(HISTORY_ID),
+                    &inner.sql,
+                ),
+                binds: inner.binds.clone(),
+            },
+        }
     }
 
     /// `head history WHERE <candidates> tail`; a selection is read through
