@@ -13,6 +13,10 @@ use diesel::sql_types::Text;
 /// Stored as one character, `'+'`, `'~'` or `'-'`, as django-simple-history
 /// does, so history tables are readable by eye and by tools built for it.
 ///
+/// Serde (de)serializes it as the same one-character string, `"+"`, `"~"`
+/// or `"-"`, so JSON from the history API matches what the table stores and
+/// what django-simple-history's API returns.
+///
 /// ```
 /// use history_core::HistoryType;
 ///
@@ -97,6 +101,19 @@ impl FromStr for HistoryType {
     }
 }
 
+impl serde::Serialize for HistoryType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HistoryType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl<DB> ToSql<Text, DB> for HistoryType
 where
     DB: Backend,
@@ -136,6 +153,21 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "invalid history_type \"x\": expected '+', '~' or '-'"
+        );
+    }
+
+    #[test]
+    fn serializes_as_its_character() {
+        assert_eq!(
+            serde_json::to_string(&HistoryType::ALL).unwrap(),
+            r#"["+","~","-"]"#
+        );
+        let back: Vec<HistoryType> = serde_json::from_str(r#"["-","+"]"#).unwrap();
+        assert_eq!(back, [HistoryType::Deleted, HistoryType::Created]);
+        let err = serde_json::from_str::<HistoryType>(r#""created""#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid history_type \"created\": expected '+', '~' or '-'"
         );
     }
 }

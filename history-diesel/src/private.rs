@@ -9,6 +9,9 @@ pub use history_core::{
     ChangeReasonColumn, ColumnSpec, ColumnType, HistoricalRecords, HistoryIdKind, HistoryRecord,
     HistoryTableSpec, HistoryType, SqlKind,
 };
+/// The generated records' `#[serde(crate = ...)]`.
+#[cfg(feature = "serde")]
+pub use serde;
 #[cfg(feature = "uuid")]
 pub use uuid::Uuid;
 

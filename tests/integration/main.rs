@@ -17,6 +17,7 @@ mod pools;
 mod reads;
 mod request_info;
 mod requests;
+mod serialization;
 mod support;
 mod verify;
 mod web;

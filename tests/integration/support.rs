@@ -374,6 +374,7 @@ macro_rules! backend_suite {
         crate::atomicity::atomicity_suite!();
         crate::limits::limits_suite!();
         crate::request_info::request_info_suite!();
+        crate::serialization::serialization_suite!();
 
         #[test]
         fn down_migration_drops_the_history_table() {

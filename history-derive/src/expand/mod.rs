@@ -46,3 +46,21 @@ fn sql_type_alias(model: &Model, field: &Field) -> syn::Ident {
 fn private() -> TokenStream {
     quote!(::history_diesel::__private)
 }
+
+/// With history-diesel's `serde` feature: the derives of `traits` (serde's
+/// derive macros, through the private door) and the attribute that points
+/// their output at the same door, so the user's crate needs no `serde` of
+/// its own. Nothing without the feature.
+fn serde_derives(traits: &[&str], extra: TokenStream) -> TokenStream {
+    if !cfg!(feature = "serde") {
+        return TokenStream::new();
+    }
+    let private = private();
+    let traits = traits.iter().map(|name| format_ident!("{name}"));
+    // serde names its crate by a string path.
+    let path = format!("{}::serde", private.to_string().replace(' ', ""));
+    quote! {
+        #[derive(#(#private::serde::#traits),*)]
+        #[serde(crate = #path #extra)]
+    }
+}

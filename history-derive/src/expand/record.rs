@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::private;
+use super::{private, serde_derives};
 use crate::attr::HistoryIdKind;
 use crate::model::Model;
 
@@ -63,8 +63,10 @@ pub fn record_struct(model: &Model) -> TokenStream {
         }
     });
 
+    let serde = serde_derives(&["Serialize", "Deserialize"], TokenStream::new());
     quote! {
         #[doc = #doc]
+        #serde
         #[derive(
             ::core::fmt::Debug,
             ::core::clone::Clone,

@@ -5,6 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
+use super::serde_derives;
 use crate::model::{Field, Model};
 
 /// `HistoricalOrder` -> `HistoricalOrderValue`.
@@ -55,8 +56,13 @@ pub fn value_enum(model: &Model) -> TokenStream {
         let field_name = field.ident.to_string();
         quote!(#name::#variant(_) => #field_name,)
     });
+    // Untagged: a value serializes as its field's own JSON (a number, a
+    // string, ...), as a diff's `{"field": [old, new]}` shows it. Serialize
+    // only: an untagged value cannot tell `Some("1")` from a `1` field.
+    let serde = serde_derives(&["Serialize"], quote!(, untagged));
     quote! {
         #[doc = #doc]
+        #serde
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
         #vis enum #name {
             #(#variants)*

@@ -61,6 +61,45 @@ impl<V> Diff<V> {
     }
 }
 
+/// With the `serde` feature, a diff serializes as a map from each changed
+/// field to its old and new values, `{"status": ["new", "paid"]}`, the
+/// delta django-auditlog's users know, each value in its field's natural
+/// JSON type.
+///
+/// ```
+/// # use diesel::prelude::*;
+/// # use history_diesel::prelude::*;
+/// # use history_diesel::{HistoryType, chrono::Utc};
+/// # diesel::table! { orders (id) { id -> Integer, status -> Text, total -> Double } }
+/// # #[derive(Queryable, Selectable, HistoricalRecords)]
+/// # #[diesel(table_name = orders)]
+/// # pub struct Order { pub id: i32, pub status: String, pub total: f64 }
+/// let record = |history_id, status: &str, total| HistoricalOrder {
+///     history_id,
+///     id: 1,
+///     status: status.into(),
+///     total,
+///     history_date: Utc::now(),
+///     history_type: HistoryType::Changed,
+///     history_user_id: None,
+///     history_change_reason: None,
+/// };
+/// let diff = record(2, "paid", 12.5).diff_against(&record(1, "new", 12.5))?;
+/// assert_eq!(serde_json::to_string(&diff)?, r#"{"status":["new","paid"]}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "serde")]
+impl<V: serde::Serialize> serde::Serialize for Diff<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.changes.len()))?;
+        for change in &self.changes {
+            map.serialize_entry(change.field, &(&change.old, &change.new))?;
+        }
+        map.end()
+    }
+}
+
 /// The diff of `newer` against `older`; see
 /// [`DiffRecords::diff_against`](crate::DiffRecords::diff_against).
 pub(crate) fn diff<R: HistoryRecord>(
