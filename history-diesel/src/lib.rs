@@ -66,6 +66,8 @@ extern crate self as history_diesel;
 #[cfg(feature = "async")]
 pub mod asynchronous;
 mod backend;
+#[cfg(feature = "browser")]
+pub mod browser;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod context;

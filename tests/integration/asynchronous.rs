@@ -483,6 +483,7 @@ macro_rules! async_suite {
             }
 
             crate::requests::request_suite!();
+            crate::browser::browser_suite!();
         }
     };
 }

@@ -5,6 +5,7 @@
 
 mod asynchronous;
 mod atomicity;
+mod browser;
 mod evolution;
 mod hygiene;
 mod limits;

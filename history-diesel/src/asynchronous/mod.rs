@@ -54,7 +54,7 @@
 //!
 //! [diesel-async]: https://docs.rs/diesel-async
 
-mod exec;
+pub(crate) mod exec;
 mod read;
 mod write;
 

@@ -17,16 +17,16 @@ use diesel::expression::{Expression, QueryMetadata, Selectable};
 use diesel::internal::table_macro::{Identifier, InfixNode};
 use diesel::query_builder::{QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{HasSqlType, Nullable, SingleValue, SqlType, Text};
+use diesel::sql_types::{BigInt, HasSqlType, Nullable, SingleValue, SqlType, Text};
 use diesel::{QueryResult, SelectableHelper};
 use history_core::sql_types::{ClientIp, HistoryDate, UtcTimestamp};
 
 use crate::context::HistoryMeta;
 use crate::exec::Executor;
 use crate::query::{
-    up_to, DeleteWhere, Direction, Fixed, InsertValues, KeyIn, Names, Neighbour, OneRecord,
-    ReadBack, RecordHistory, RecordsOf, Rows, SelectFrom, SetReason, StateAt, UpdateWhere, Upsert,
-    WithHistory, WithUserSqlType, WRITE_CTE,
+    up_to, CountRecords, DeleteWhere, Direction, Fixed, InsertValues, KeyIn, Names, Neighbour,
+    OneRecord, PageFilter, ReadBack, RecordHistory, RecordPage, RecordsOf, Rows, SelectFrom,
+    SetReason, StateAt, UpdateWhere, Upsert, WithHistory, WithUserSqlType, WRITE_CTE,
 };
 use crate::{
     HistoricalRecords, HistoryBackend, HistoryIdOf, HistoryKeySqlType, HistoryType, KeySqlType,
@@ -191,6 +191,20 @@ pub trait ModelStatements<M: HistoricalRecords>: HistoryBackend {
     ) -> QueryResult<usize>
     where
         E: Executor<Backend = Self>;
+
+    /// At most `limit` records that `filter` selects, newest first.
+    async fn record_page<E>(
+        exec: &mut E,
+        filter: &PageFilter<'_, M::Id, UserIdOf<M>, HistoryIdOf<M>>,
+        limit: usize,
+    ) -> QueryResult<Vec<M::Record>>
+    where
+        E: Executor<Backend = Self>;
+
+    /// How many records the history table holds.
+    async fn count_records<E>(exec: &mut E) -> QueryResult<i64>
+    where
+        E: Executor<Backend = Self>;
 }
 
 /// `UPDATE .. WHERE filter`, as the node [`write_with_history`](ModelStatements::write_with_history) takes.
@@ -257,11 +271,15 @@ where
         + HasSqlType<HistoryKeySqlType<M>>
         + HasSqlType<M::UserIdSqlType>
         + HasSqlType<ClientIp>
+        + HasSqlType<BigInt>
+        + QueryMetadata<BigInt>
         + QueryMetadata<KeySqlType<M>>
         + QueryMetadata<SelectBy<M, DB>>
         + QueryMetadata<SelectBy<M::Record, DB>>,
     DB::QueryBuilder: Default,
     UtcTimestamp: ToSql<HistoryDate, DB>,
+    HistoryType: ToSql<Text, DB>,
+    i64: FromSqlRow<BigInt, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
     Option<IpAddr>: ToSql<Nullable<ClientIp>, DB>,
     <M::Table as diesel::QuerySource>::FromClause: QueryFragment<DB>,
@@ -563,5 +581,33 @@ where
             history_id_type: PhantomData::<HistoryKeySqlType<M>>,
         })
         .await
+    }
+    async fn record_page<E>(
+        exec: &mut E,
+        filter: &PageFilter<'_, M::Id, UserIdOf<M>, HistoryIdOf<M>>,
+        limit: usize,
+    ) -> QueryResult<Vec<M::Record>>
+    where
+        E: Executor<Backend = Self>,
+    {
+        let page = RecordPage::<M, _, _, HistoryKeySqlType<M>, _> {
+            filter,
+            selection: <M::Record as SelectableHelper<DB>>::as_select(),
+            limit,
+            types: PhantomData,
+        };
+        exec.load(Rows::<_, SelectBy<M::Record, DB>>::of(page))
+            .await
+    }
+
+    async fn count_records<E>(exec: &mut E) -> QueryResult<i64>
+    where
+        E: Executor<Backend = Self>,
+    {
+        let count = CountRecords {
+            spec: &M::HISTORY_TABLE,
+        };
+        let counts: Vec<i64> = exec.load(Rows::<_, BigInt>::of(count)).await?;
+        Ok(counts.into_iter().next().unwrap_or_default())
     }
 }

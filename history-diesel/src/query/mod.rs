@@ -19,6 +19,7 @@
 mod inserted;
 mod names;
 mod order;
+mod page;
 mod read;
 mod record;
 mod source;
@@ -35,6 +36,7 @@ use diesel::{QueryResult, RunQueryDsl};
 pub(crate) use self::inserted::{InsertedKeys, InsertedRows, RawKey};
 pub(crate) use self::names::{push_column, push_names, push_table, Names};
 pub(crate) use self::order::{Direction, Follows, Position};
+pub(crate) use self::page::{CountRecords, PageFilter, PageStart, RecordPage};
 pub(crate) use self::read::{up_to, Neighbour, OneRecord};
 pub use self::read::{NewestFirst, ObjectIs, StateAt};
 pub(crate) use self::record::{RecordHistory, RecordsOf, SetReason, WithUserSqlType};
