@@ -25,6 +25,14 @@
 //! curl -s localhost:3000/orders/1/history
 //! ```
 //!
+//! The history browser (`history_diesel::browser`) is mounted at
+//! `/admin/history`; `-- --sample-data` fills the database with a few orders
+//! and their changes first, to have something to browse:
+//!
+//! ```sh
+//! cargo run -p history-examples --example orders_service -- --sample-data
+//! ```
+//!
 //! The `x-user-id` header stands in for an application's own authentication:
 //! the layer takes the user from a function of the request, so a real app
 //! reads its auth layer's request extension there instead. `ADDR` (default
@@ -44,6 +52,7 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::FutureExt;
 use history_diesel::asynchronous::prelude::*;
+use history_diesel::browser::{self, BrowserOptions, Models};
 use history_diesel::web::{HistoryLayer, TrustedProxies};
 use history_diesel::{Dialect, HistoryError, HistoryType};
 use serde::{Deserialize, Serialize};
@@ -326,9 +335,57 @@ async fn order_history(
     Ok(Json(records.into_iter().map(HistoryEntry::from).collect()))
 }
 
-/// The user, from the stand-in authentication header.
+/// Where the history browser is mounted.
+const BROWSER: &str = "/admin/history";
+
+/// The id of the demo's operator, who is "signed in" on the browser's pages.
+const OPERATOR: i64 = 1;
+
+/// The user, from the stand-in authentication header; on the browser's
+/// pages, where a real app's session would say who is signed in, the demo's
+/// operator.
 fn user_of(parts: &Parts) -> Option<i64> {
-    parts.headers.get("x-user-id")?.to_str().ok()?.parse().ok()
+    let header = parts
+        .headers
+        .get("x-user-id")
+        .and_then(|value| value.to_str().ok());
+    match header {
+        Some(user) => user.parse().ok(),
+        None => parts.uri.path().starts_with(BROWSER).then_some(OPERATOR),
+    }
+}
+
+/// The history browser over the app's own pool.
+fn history_browser(db: &Db) -> Router<Db> {
+    let options = BrowserOptions::new().title("Orders history");
+    match db {
+        Db::Sqlite(pool) => browser::router(Models::new(pool.clone()).model::<Order>(), options),
+        #[cfg(feature = "postgres")]
+        Db::Postgres(pool) => browser::router(Models::new(pool.clone()).model::<Order>(), options),
+    }
+}
+
+/// A few orders with a history to browse: created, changed by other users
+/// with reasons, one deleted.
+async fn sample_data(db: &Db) -> Result<(), AppError> {
+    let by = |user: i64, reason: &str| HistoryContext::new().user(user).reason(reason);
+    with_conn!(db, conn => {
+        for (customer, total) in [("Ada", 12.5), ("Grace", 40.0), ("Linus", 7.25), ("Barbara", 99.0)] {
+            let new = NewOrder { customer: customer.into(), status: "new".into(), total };
+            Order::create_with_history(&mut conn, &new, &by(7, "checkout")).await?;
+        }
+        let steps: [(i32, i64, &str, OrderChanges); 4] = [
+            (1, 8, "paid by card", OrderChanges { customer: None, status: Some("paid".into()), total: None }),
+            (1, 9, "shipped with DHL", OrderChanges { customer: None, status: Some("shipped".into()), total: None }),
+            (2, 8, "discount for a late delivery", OrderChanges { customer: None, status: None, total: Some(36.0) }),
+            (2, 9, "customer renamed", OrderChanges { customer: Some("Grace Hopper".into()), status: None, total: None }),
+        ];
+        for (id, user, reason, changes) in steps {
+            Order::update_where_with_history(&mut conn, orders::id.eq(id), &changes, &by(user, reason)).await?;
+        }
+        Order::delete_where_with_history(&mut conn, orders::id.eq(3), &by(8, "cancelled by the customer")).await?;
+    });
+    Ok(())
 }
 
 fn app(db: Db, proxies: TrustedProxies) -> Router {
@@ -339,6 +396,7 @@ fn app(db: Db, proxies: TrustedProxies) -> Router {
             get(get_order).patch(update_order).delete(delete_order),
         )
         .route("/orders/{id}/history", get(order_history))
+        .nest(BROWSER, history_browser(&db))
         .layer(HistoryLayer::new(user_of).trusted_proxies(proxies))
         .with_state(db)
 }
@@ -354,13 +412,17 @@ async fn main() {
         .parse()
         .expect("TRUSTED_PROXIES is a comma-separated CIDR list");
     let db = database().await;
+    if std::env::args().any(|arg| arg == "--sample-data") {
+        if let Err(AppError(_, message)) = sample_data(&db).await {
+            panic!("the sample data: {message}");
+        }
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .expect("the address is free");
-    println!(
-        "orders service on http://{}",
-        listener.local_addr().unwrap()
-    );
+    let addr = listener.local_addr().unwrap();
+    println!("orders service on http://{addr}");
+    println!("history browser on http://{addr}{BROWSER}");
     axum::serve(
         listener,
         app(db, proxies).into_make_service_with_connect_info::<SocketAddr>(),
