@@ -10,7 +10,7 @@ use diesel::QueryResult;
 use history_core::sql_types::{HistoryDate, UtcTimestamp};
 
 use super::order::push_order;
-use super::{dynamic_query_id, push_column, push_table, Direction, Follows, Position};
+use super::{dynamic_query_id, push_column, push_table, Direction};
 use crate::{columns, HistoricalRecords, HistoryBackend, HistoryType, KeySqlType};
 
 /// Where a page starts: below this bound, walking newest first.
@@ -128,17 +128,22 @@ where
         match &filter.start {
             None => {}
             Some(PageStart::After(date, history_id)) => {
+                // `date <= d AND (date < d OR id < i)`: the records after
+                // (d, i) newest first, with a range on `history_date` that
+                // its index serves (the plain OR form makes SQLite scan).
                 conditions.next(&mut out);
-                Follows {
-                    a: Position::Row(table),
-                    b: Position::Bound {
-                        date,
-                        history_id: *history_id,
-                        sql_type: std::marker::PhantomData::<HST>,
-                    },
-                    direction: Direction::NewestFirst,
-                }
-                .push(&mut out)?;
+                push_column(&mut out, table, columns::HISTORY_DATE)?;
+                out.push_sql(" <= ");
+                out.push_bind_param::<HistoryDate, UtcTimestamp>(date)?;
+                out.push_sql(" AND (");
+                push_column(&mut out, table, columns::HISTORY_DATE)?;
+                out.push_sql(" < ");
+                out.push_bind_param::<HistoryDate, UtcTimestamp>(date)?;
+                out.push_sql(" OR ");
+                push_column(&mut out, table, columns::HISTORY_ID)?;
+                out.push_sql(" < ");
+                out.push_bind_param::<HST, HId>(*history_id)?;
+                out.push_sql(")");
             }
             Some(PageStart::Date(date, inclusive)) => {
                 conditions.next(&mut out);
