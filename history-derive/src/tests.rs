@@ -2,8 +2,9 @@
 //! a diff of `tests/expand/*.rs`. Bless an intended change with
 //! `HISTORY_BLESS=1 cargo test -p history-derive`.
 //!
-//! The cases use no feature-gated type, so the snapshots are the same
-//! whichever features the workspace build turns on.
+//! The cases use no feature-gated type, and choose whether the `serde`
+//! derives are emitted, so the snapshots are the same whichever features the
+//! workspace build turns on.
 
 use std::path::PathBuf;
 
@@ -28,6 +29,23 @@ fn check_snapshot(name: &str, input: proc_macro2::TokenStream) {
         stored, pretty,
         "expansion of `{name}` changed; bless with HISTORY_BLESS=1 if intended"
     );
+}
+
+#[test]
+fn expands_serde_derives_through_the_private_door() {
+    crate::expand::SERDE_IN_SNAPSHOTS.with(|serde| serde.set(true));
+    check_snapshot(
+        "serde",
+        quote! {
+            #[derive(Queryable, HistoricalRecords)]
+            #[diesel(table_name = orders)]
+            pub struct Order {
+                pub id: i32,
+                pub status: String,
+            }
+        },
+    );
+    crate::expand::SERDE_IN_SNAPSHOTS.with(|serde| serde.set(false));
 }
 
 #[test]

@@ -47,12 +47,29 @@ fn private() -> TokenStream {
     quote!(::history_diesel::__private)
 }
 
+#[cfg(not(test))]
+fn serde_enabled() -> bool {
+    cfg!(feature = "serde")
+}
+
+// The snapshots choose, so that they do not depend on which features the
+// workspace build unifies.
+#[cfg(test)]
+thread_local! {
+    pub(crate) static SERDE_IN_SNAPSHOTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn serde_enabled() -> bool {
+    SERDE_IN_SNAPSHOTS.with(std::cell::Cell::get)
+}
+
 /// With history-diesel's `serde` feature: the derives of `traits` (serde's
 /// derive macros, through the private door) and the attribute that points
 /// their output at the same door, so the user's crate needs no `serde` of
 /// its own. Nothing without the feature.
 fn serde_derives(traits: &[&str], extra: TokenStream) -> TokenStream {
-    if !cfg!(feature = "serde") {
+    if !serde_enabled() {
         return TokenStream::new();
     }
     let private = private();
