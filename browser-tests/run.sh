@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The history browser end to end: starts the example orders service with its
-# sample data (bundled SQLite, or PostgreSQL with DATABASE_URL), then drives
+# sample data (bundled SQLite, or PostgreSQL or MySQL with DATABASE_URL), then drives
 # Debian's headless Chromium through browser-tests/e2e.mjs. Installs what it
 # needs (chromium, the npm packages of package-lock.json).
 #
@@ -23,7 +23,10 @@ fi
 (cd browser-tests && npm ci --no-audit --no-fund --silent)
 
 features=()
-[[ "${DATABASE_URL:-}" == postgres* ]] && features=(--features postgres)
+case "${DATABASE_URL:-}" in
+    postgres*) features=(--features postgres) ;;
+    mysql*) features=(--features mysql) ;;
+esac
 cargo build -q -p history-examples "${features[@]}" --example orders_service
 log=$(mktemp)
 ADDR="127.0.0.1:$port" cargo run -q -p history-examples "${features[@]}" --example orders_service -- --sample-data >"$log" 2>&1 &

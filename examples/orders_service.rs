@@ -8,11 +8,14 @@
 //! cargo run -p history-examples --example orders_service
 //! ```
 //!
-//! or on PostgreSQL, with the `postgres` feature and `DATABASE_URL`:
+//! or on PostgreSQL or MySQL/MariaDB, with the `postgres` or `mysql` feature
+//! and `DATABASE_URL`:
 //!
 //! ```sh
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/orders \
 //!     cargo run -p history-examples --features postgres --example orders_service
+//! DATABASE_URL=mysql://root@127.0.0.1:3306/orders \
+//!     cargo run -p history-examples --features mysql --example orders_service
 //! ```
 //!
 //! Then:
@@ -134,6 +137,8 @@ enum Db {
     Sqlite(Pool<SqliteConn>),
     #[cfg(feature = "postgres")]
     Postgres(Pool<diesel_async::AsyncPgConnection>),
+    #[cfg(feature = "mysql")]
+    Mysql(Pool<diesel_async::AsyncMysqlConnection>),
 }
 
 /// Runs `$body` with `$conn`, a connection from the pool.
@@ -146,6 +151,11 @@ macro_rules! with_conn {
             }
             #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
+                let mut $conn = pool.get().await.map_err(AppError::pool)?;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            Db::Mysql(pool) => {
                 let mut $conn = pool.get().await.map_err(AppError::pool)?;
                 $body
             }
@@ -207,6 +217,35 @@ async fn postgres_pool(url: &str) -> Pool<diesel_async::AsyncPgConnection> {
     Pool::builder(manager).max_size(8).build().expect("a pool")
 }
 
+/// A MySQL/MariaDB pool, the tables made first if they do not exist.
+#[cfg(feature = "mysql")]
+async fn mysql_pool(url: &str) -> Pool<diesel_async::AsyncMysqlConnection> {
+    use diesel::sql_types::BigInt;
+    let mut conn = diesel_async::AsyncMysqlConnection::establish(url)
+        .await
+        .unwrap_or_else(|err| panic!("MySQL at {url}: {err}"));
+    conn.batch_execute(
+        "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY AUTO_INCREMENT, \
+         customer TEXT NOT NULL, status TEXT NOT NULL, total DOUBLE NOT NULL)",
+    )
+    .await
+    .expect("the orders table");
+    let exists: i64 = diesel::select(diesel::dsl::sql::<BigInt>(
+        "(SELECT COUNT(*) FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_name = 'historical_orders')",
+    ))
+    .get_result(&mut conn)
+    .await
+    .expect("the catalog");
+    if exists == 0 {
+        conn.batch_execute(&Order::history_migration(Dialect::Mysql).up)
+            .await
+            .expect("the history table");
+    }
+    let manager = AsyncDieselConnectionManager::new(url);
+    Pool::builder(manager).max_size(8).build().expect("a pool")
+}
+
 async fn database() -> Db {
     match std::env::var("DATABASE_URL") {
         #[cfg(feature = "postgres")]
@@ -214,6 +253,12 @@ async fn database() -> Db {
         #[cfg(not(feature = "postgres"))]
         Ok(url) if url.starts_with("postgres") => {
             panic!("DATABASE_URL is PostgreSQL: build the example with `--features postgres`")
+        }
+        #[cfg(feature = "mysql")]
+        Ok(url) if url.starts_with("mysql") => Db::Mysql(mysql_pool(&url).await),
+        #[cfg(not(feature = "mysql"))]
+        Ok(url) if url.starts_with("mysql") => {
+            panic!("DATABASE_URL is MySQL: build the example with `--features mysql`")
         }
         _ => Db::Sqlite(sqlite_pool()),
     }
@@ -362,6 +407,8 @@ fn history_browser(db: &Db) -> Router<Db> {
         Db::Sqlite(pool) => browser::router(Models::new(pool.clone()).model::<Order>(), options),
         #[cfg(feature = "postgres")]
         Db::Postgres(pool) => browser::router(Models::new(pool.clone()).model::<Order>(), options),
+        #[cfg(feature = "mysql")]
+        Db::Mysql(pool) => browser::router(Models::new(pool.clone()).model::<Order>(), options),
     }
 }
 
