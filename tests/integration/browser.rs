@@ -272,6 +272,8 @@ macro_rules! browser_suite {
                         let reply = get(&app, path).await;
                         assert_eq!(reply.status, status, "{path}: {}", reply.body);
                         assert!(reply.body.contains(message), "{path}: {}", reply.body);
+                        // Even an error page links back under the prefix.
+                        assert!(reply.body.contains(r#"<a href="/admin/history">Models</a>"#), "{path}: {}", reply.body);
                     }
                 });
             }

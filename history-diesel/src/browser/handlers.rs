@@ -9,7 +9,6 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use http::request::Parts;
-use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -596,20 +595,15 @@ pub(crate) async fn revert<P: Connections>(
     html_page(&browser, &base, result.await)
 }
 
-pub(crate) async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html(
-            pages::error(
-                &Frame {
-                    base: "",
-                    title: "History",
-                },
-                StatusCode::NOT_FOUND,
-                "no such page",
-            )
-            .into_string(),
-        ),
+pub(crate) async fn not_found<P: Connections>(
+    State(browser): Shared<P>,
+    original: OriginalUri,
+    parts: Parts,
+) -> Response {
+    let base = base(&original, &parts);
+    html_page(
+        &browser,
+        &base,
+        Err(BrowseError::NotFound("no such page".to_owned())),
     )
-        .into_response()
 }

@@ -302,6 +302,6 @@ pub fn router<P: Connections, S: Clone + Send + Sync + 'static>(
             "/api/{model}/{object}/{history_id}",
             get(handlers::api_record::<P>),
         )
-        .fallback(handlers::not_found)
+        .fallback(handlers::not_found::<P>)
         .with_state(browser)
 }
