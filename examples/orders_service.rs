@@ -413,24 +413,33 @@ fn history_browser(db: &Db) -> Router<Db> {
 }
 
 /// A few orders with a history to browse: created, changed by other users
-/// with reasons, one deleted.
+/// with reasons, one deleted, dated over the last hour (explicit dates, as
+/// an import gives them, so the order of the changes does not hang on how
+/// fast they are written: SQLite keeps dates to the millisecond).
 async fn sample_data(db: &Db) -> Result<(), AppError> {
-    let by = |user: i64, reason: &str| HistoryContext::new().user(user).reason(reason);
+    let now = history_diesel::chrono::Utc::now();
+    let by = |user: i64, reason: &str, minutes_ago: i64| {
+        HistoryContext::new()
+            .user(user)
+            .reason(reason)
+            .at(now - history_diesel::chrono::Duration::minutes(minutes_ago))
+    };
     with_conn!(db, conn => {
-        for (customer, total) in [("Ada", 12.5), ("Grace", 40.0), ("Linus", 7.25), ("Barbara", 99.0)] {
+        let customers = [("Ada", 12.5), ("Grace", 40.0), ("Linus", 7.25), ("Barbara", 99.0)];
+        for (n, (customer, total)) in customers.into_iter().enumerate() {
             let new = NewOrder { customer: customer.into(), status: "new".into(), total };
-            Order::create_with_history(&mut conn, &new, &by(7, "checkout")).await?;
+            Order::create_with_history(&mut conn, &new, &by(7, "checkout", 60 - n as i64)).await?;
         }
-        let steps: [(i32, i64, &str, OrderChanges); 4] = [
-            (1, 8, "paid by card", OrderChanges { customer: None, status: Some("paid".into()), total: None }),
-            (1, 9, "shipped with DHL", OrderChanges { customer: None, status: Some("shipped".into()), total: None }),
-            (2, 8, "discount for a late delivery", OrderChanges { customer: None, status: None, total: Some(36.0) }),
-            (2, 9, "customer renamed", OrderChanges { customer: Some("Grace Hopper".into()), status: None, total: None }),
+        let steps: [(i32, i64, &str, i64, OrderChanges); 4] = [
+            (1, 8, "paid by card", 50, OrderChanges { customer: None, status: Some("paid".into()), total: None }),
+            (1, 9, "shipped with DHL", 40, OrderChanges { customer: None, status: Some("shipped".into()), total: None }),
+            (2, 8, "discount for a late delivery", 30, OrderChanges { customer: None, status: None, total: Some(36.0) }),
+            (2, 9, "customer renamed", 20, OrderChanges { customer: Some("Grace Hopper".into()), status: None, total: None }),
         ];
-        for (id, user, reason, changes) in steps {
-            Order::update_where_with_history(&mut conn, orders::id.eq(id), &changes, &by(user, reason)).await?;
+        for (id, user, reason, minutes_ago, changes) in steps {
+            Order::update_where_with_history(&mut conn, orders::id.eq(id), &changes, &by(user, reason, minutes_ago)).await?;
         }
-        Order::delete_where_with_history(&mut conn, orders::id.eq(3), &by(8, "cancelled by the customer")).await?;
+        Order::delete_where_with_history(&mut conn, orders::id.eq(3), &by(8, "cancelled by the customer", 10)).await?;
     });
     Ok(())
 }
