@@ -2,6 +2,7 @@ use std::ops::RangeInclusive;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use crate::capture::{ContextKey, SQLITE_CONTEXT_TABLE};
 use crate::columns::HistoryColumn;
 use crate::spec::{ColumnType, SqlKind, TableName};
 
@@ -120,6 +121,42 @@ impl Dialect {
             Dialect::Postgres => Some("(clock_timestamp() AT TIME ZONE 'UTC')"),
             Dialect::Mysql => Some("UTC_TIMESTAMP(6)"),
             Dialect::Sqlite => None,
+        }
+    }
+
+    /// The expression a trigger reads one value of the write's context
+    /// with, as text, NULL when the write set none
+    /// ([`crate::capture`]):
+    /// - PostgreSQL: a custom setting, `set_config('history.user_id', .., true)`
+    ///   for the transaction. A setting a session has once set reads `''`
+    ///   after its transaction ends, hence the `NULLIF`.
+    /// - MySQL: a session variable, `@history_user_id`, set before the
+    ///   write and cleared after it.
+    /// - SQLite: a column of the one-row context table
+    ///   ([`SQLITE_CONTEXT_TABLE`](crate::capture::SQLITE_CONTEXT_TABLE)).
+    pub fn context_value(self, key: ContextKey) -> String {
+        match self {
+            Dialect::Postgres => format!(
+                "NULLIF(current_setting('{}', true), '')",
+                self.context_setting(key)
+            ),
+            Dialect::Mysql => self.context_setting(key),
+            Dialect::Sqlite => format!(
+                "(SELECT {} FROM {})",
+                self.quote(key.name()),
+                self.quote(SQLITE_CONTEXT_TABLE)
+            ),
+        }
+    }
+
+    /// The name a context value is kept under: the setting on PostgreSQL
+    /// (`history.user_id`), the variable on MySQL (`@history_user_id`), the
+    /// context table's column on SQLite (`user_id`).
+    pub fn context_setting(self, key: ContextKey) -> String {
+        match self {
+            Dialect::Postgres => format!("history.{}", key.name()),
+            Dialect::Mysql => format!("@history_{}", key.name()),
+            Dialect::Sqlite => key.name().to_owned(),
         }
     }
 

@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use crate::capture;
 use crate::ddl;
 use crate::dialect::Dialect;
 use crate::snapshot::{match_columns, ColumnSnapshot, Snapshot, TableSnapshot};
@@ -95,6 +96,8 @@ pub enum ChangeKind {
     ColumnRetained,
     /// An index is created, dropped or changed.
     Index,
+    /// The capture triggers are installed, rewritten or dropped.
+    Triggers,
 }
 
 /// One step of a migration, for its description and its statements.
@@ -159,7 +162,11 @@ pub fn plan(from: &Snapshot, to: &Snapshot) -> Result<Plan, EvolveError> {
     let mut plan = Plan::default();
     for table in &to.tables {
         match from.table(&table.model) {
-            Some(old) => plan_table(dialect, old, table, &mut plan)?,
+            Some(old) => {
+                let first = plan.statements.len();
+                plan_table(dialect, old, table, &mut plan)?;
+                plan_triggers(dialect, old, table, first, &mut plan);
+            }
             None => {
                 plan.changes.push(change(
                     table,
@@ -167,6 +174,8 @@ pub fn plan(from: &Snapshot, to: &Snapshot) -> Result<Plan, EvolveError> {
                     format!("history table `{}` created", table.history_table),
                 ));
                 plan.statements.extend(ddl::create_table(dialect, table));
+                plan.statements
+                    .extend(capture::create_triggers(dialect, table));
             }
         }
     }
@@ -180,11 +189,44 @@ pub fn plan(from: &Snapshot, to: &Snapshot) -> Result<Plan, EvolveError> {
                     old.history_table
                 ),
             ));
+            plan.statements.extend(capture::drop_triggers(dialect, old));
             plan.statements
                 .push(ddl::drop_table(dialect, old.history()));
         }
     }
     Ok(plan)
+}
+
+/// Rewrites a table's capture triggers around the statements that change it
+/// (from `first` on): a trigger names every tracked column and the history
+/// table, so the old ones are dropped before the table changes (SQLite
+/// refuses to rename a table a broken trigger names) and the new ones
+/// created after, whenever the table or the triggers change.
+fn plan_triggers(
+    dialect: Dialect,
+    from: &TableSnapshot,
+    to: &TableSnapshot,
+    first: usize,
+    plan: &mut Plan,
+) {
+    let (old, new) = (
+        capture::create_triggers(dialect, from),
+        capture::create_triggers(dialect, to),
+    );
+    let table_changed = plan.statements.len() > first;
+    if old == new && !(table_changed && !new.is_empty()) {
+        return;
+    }
+    let description = match (old.is_empty(), new.is_empty()) {
+        (true, false) => "capture triggers installed: the database writes the records",
+        (false, true) => "capture triggers dropped: the write helpers write the records",
+        _ => "capture triggers rewritten for the new columns and options",
+    };
+    plan.changes
+        .push(change(to, ChangeKind::Triggers, description.to_owned()));
+    let drops = capture::drop_triggers(dialect, from);
+    plan.statements.splice(first..first, drops);
+    plan.statements.extend(new);
 }
 
 fn change(table: &TableSnapshot, kind: ChangeKind, description: String) -> Change {
@@ -444,6 +486,8 @@ mod tests {
             model_columns: &[],
             skip_unchanged: false,
             request_info: false,
+            capture: crate::spec::Capture::Client,
+            require_user: false,
         }
     }
 

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod columns;
 mod ddl;
 mod dialect;
@@ -32,6 +33,7 @@ pub use history_type::{HistoryType, ParseHistoryTypeError};
 pub use hooks::{HookError, RecordEvent, RecordHooks};
 pub use migration::MigrationSql;
 pub use spec::{
-    ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind, TableName,
+    Capture, ChangeReasonColumn, ColumnSpec, ColumnType, HistoryIdKind, HistoryTableSpec, SqlKind,
+    TableName,
 };
 pub use traits::{HistoricalRecords, HistoryRecord};

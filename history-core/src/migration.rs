@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use crate::capture;
 use crate::columns::{HistoryColumn, HISTORY_USER_ID};
 use crate::ddl;
 use crate::dialect::Dialect;
@@ -50,7 +51,11 @@ impl HistoryTableSpec {
             self.model,
             dialect.name()
         );
-        for statement in ddl::create_table(dialect, &TableSnapshot::from_spec(self, dialect)) {
+        let table = TableSnapshot::from_spec(self, dialect);
+        let statements = ddl::create_table(dialect, &table)
+            .into_iter()
+            .chain(capture::create_triggers(dialect, &table));
+        for statement in statements {
             let _ = writeln!(sql, "{statement};");
         }
         sql
@@ -121,9 +126,18 @@ impl HistoryTableSpec {
         }
     }
 
-    /// `DROP TABLE` for the history table (its indexes go with it).
+    /// `DROP TABLE` for the history table (its indexes go with it), after
+    /// the capture triggers that write to it.
     pub fn down_sql(&self, dialect: Dialect) -> String {
-        format!("{};\n", ddl::drop_table(dialect, self.history()))
+        let table = TableSnapshot::from_spec(self, dialect);
+        let mut sql = String::new();
+        for statement in capture::drop_triggers(dialect, &table)
+            .into_iter()
+            .chain([ddl::drop_table(dialect, self.history())])
+        {
+            let _ = writeln!(sql, "{statement};");
+        }
+        sql
     }
 }
 
@@ -231,6 +245,8 @@ mod tests {
             model_columns: &["id"],
             skip_unchanged: false,
             request_info,
+            capture: crate::spec::Capture::Client,
+            require_user: false,
         }
     }
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::columns::{HistoryColumn, HISTORY_DATE, HISTORY_ID, HISTORY_USER_ID};
 use crate::dialect::Dialect;
-use crate::spec::{ColumnType, HistoryTableSpec, SqlKind, TableName};
+use crate::spec::{Capture, ColumnType, HistoryTableSpec, SqlKind, TableName};
 
 /// The version of the snapshot file format this crate writes and reads.
 pub const SNAPSHOT_FORMAT: u32 = 1;
@@ -56,6 +56,23 @@ pub struct TableSnapshot {
     pub columns: Vec<ColumnSnapshot>,
     /// Every index, in creation order.
     pub indexes: Vec<IndexSnapshot>,
+    /// The triggers that write the records, for a model in trigger capture
+    /// ([`crate::capture`]); `None` in client capture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<TriggerSnapshot>,
+}
+
+/// The options a table's capture triggers were written with: with the
+/// table's columns, all that their statements depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSnapshot {
+    /// The triggers refuse a write without a user.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub require_user: bool,
+    /// The update trigger records nothing when no tracked column changed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_unchanged: bool,
 }
 
 /// One column of a history table.
@@ -446,6 +463,10 @@ impl TableSnapshot {
                 .collect(),
             columns,
             indexes,
+            triggers: (spec.capture == Capture::Trigger).then_some(TriggerSnapshot {
+                require_user: spec.require_user,
+                skip_unchanged: spec.skip_unchanged,
+            }),
         }
     }
 

@@ -97,6 +97,23 @@ impl Default for ChangeReasonColumn {
     }
 }
 
+/// Who writes a model's history records.
+///
+/// Chosen per model with `#[history(capture = ...)]`; the default is
+/// [`Client`](Capture::Client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Capture {
+    /// The library's write helpers write each record beside the data write,
+    /// in the same transaction. A write that bypasses them (plain Diesel, a
+    /// `psql` session) leaves no record.
+    #[default]
+    Client,
+    /// Database triggers on the source table write a record for every row
+    /// any client inserts, updates or deletes; the library only hands them
+    /// the write's context (user, reason, date, where from).
+    Trigger,
+}
+
 /// Everything the runtime needs to know about a model's history table.
 ///
 /// The derive emits one as a `const`; it is plain data, so the migration SQL
@@ -134,6 +151,12 @@ pub struct HistoryTableSpec {
     /// Whether the table keeps where each change came from: client address,
     /// user agent and request id (`#[history(request_info)]`).
     pub request_info: bool,
+    /// Who writes the records (`#[history(capture = trigger)]`).
+    pub capture: Capture,
+    /// Whether a write without a user is refused (`#[history(require_user)]`):
+    /// by the write helpers before any statement, and in trigger capture by
+    /// the trigger itself, whoever the client is.
+    pub require_user: bool,
 }
 
 /// A table as statements name it: its SQL name, in its schema if it has one.

@@ -56,6 +56,13 @@ pub enum ChangeReason {
     Text,
 }
 
+/// `capture = client | trigger`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Capture {
+    Client,
+    Trigger,
+}
+
 /// `history_id = integer | uuid`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum HistoryIdKind {
@@ -77,6 +84,8 @@ pub struct ContainerAttrs {
     pub schema: Attr<Ident>,
     pub history_schema: Attr<Ident>,
     pub request_info: Attr<()>,
+    pub capture: Attr<Capture>,
+    pub require_user: Attr<()>,
 }
 
 /// `#[history(...)]` on a field.
@@ -125,6 +134,8 @@ impl ContainerAttrs {
             schema: Attr::none(symbol::SCHEMA),
             history_schema: Attr::none(symbol::HISTORY_SCHEMA),
             request_info: Attr::none(symbol::REQUEST_INFO),
+            capture: Attr::none(symbol::CAPTURE),
+            require_user: Attr::none(symbol::REQUIRE_USER),
         };
         for_each_history_option(cx, attrs, symbol::CONTAINER_OPTIONS, |keyword, value| {
             if keyword == &symbol::TABLE_NAME {
@@ -179,6 +190,14 @@ impl ContainerAttrs {
                     Value::Flag => this.request_info.set(cx, keyword, ()),
                     _ => return Err(malformed(keyword.span(), keyword, None, "request_info")),
                 }
+            } else if keyword == &symbol::REQUIRE_USER {
+                match value {
+                    Value::Flag => this.require_user.set(cx, keyword, ()),
+                    _ => return Err(malformed(keyword.span(), keyword, None, "require_user")),
+                }
+            } else if keyword == &symbol::CAPTURE {
+                let capture = eq_value(keyword, value, "capture = trigger", parse_capture)?;
+                this.capture.set(cx, keyword, capture);
             }
             Ok(())
         });
@@ -521,6 +540,19 @@ fn column_type_problem(ty: &str) -> Option<String> {
         return Some("the column type leaves a `(` open".to_owned());
     }
     None
+}
+
+fn parse_capture(tokens: TokenStream) -> syn::Result<Capture> {
+    let ident = syn::parse2::<Ident>(tokens.clone())
+        .map_err(|_| syn::Error::new_spanned(&tokens, "expected `client` or `trigger`"))?;
+    match ident.to_string().as_str() {
+        "client" => Ok(Capture::Client),
+        "trigger" => Ok(Capture::Trigger),
+        other => Err(syn::Error::new(
+            ident.span(),
+            format!("unknown capture `{other}`: expected `client` or `trigger`"),
+        )),
+    }
 }
 
 fn parse_history_id(tokens: TokenStream) -> syn::Result<HistoryIdKind> {

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type, Visibility};
 
 use crate::attr::{
-    ChangeReason, ContainerAttrs, DieselContainer, DieselField, FieldAttrs, HistoryIdKind,
+    Capture, ChangeReason, ContainerAttrs, DieselContainer, DieselField, FieldAttrs, HistoryIdKind,
 };
 use crate::ctxt::Ctxt;
 use crate::types::{self, Unmapped};
@@ -68,6 +68,10 @@ pub struct Model {
     pub request_info: bool,
     /// `hooks = Type`, or `()`.
     pub hooks: Type,
+    /// `capture = trigger`: database triggers write the records.
+    pub capture: Capture,
+    /// `require_user`: a write without a user is refused.
+    pub require_user: bool,
 }
 
 pub struct Field {
@@ -238,6 +242,16 @@ impl Model {
         };
 
         let tracked = tracked_fields(cx, &attrs, &field_names, &primary_key_fields);
+        if attrs.capture.get() == Some(&Capture::Trigger) {
+            if let Some(hooks) = attrs.hooks.keyword() {
+                cx.error_with_help(
+                    hooks,
+                    "`hooks` cannot run with `capture = trigger`",
+                    "in trigger capture the database writes each record; set the user and \
+                     reason in the `HistoryContext`, or keep `capture = client`",
+                );
+            }
+        }
         let request_info = attrs.request_info.get().is_some();
         let history_columns = history_columns(request_info);
 
@@ -383,6 +397,8 @@ impl Model {
                 .get()
                 .cloned()
                 .unwrap_or_else(|| syn::parse_quote!(())),
+            capture: attrs.capture.get().copied().unwrap_or(Capture::Client),
+            require_user: attrs.require_user.get().is_some(),
         })
     }
 }

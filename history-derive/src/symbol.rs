@@ -21,6 +21,8 @@ pub const HOOKS: Symbol = Symbol("hooks");
 pub const SCHEMA: Symbol = Symbol("schema");
 pub const HISTORY_SCHEMA: Symbol = Symbol("history_schema");
 pub const REQUEST_INFO: Symbol = Symbol("request_info");
+pub const CAPTURE: Symbol = Symbol("capture");
+pub const REQUIRE_USER: Symbol = Symbol("require_user");
 
 pub const CONTAINER_OPTIONS: &[Symbol] = &[
     TABLE_NAME,
@@ -35,6 +37,8 @@ pub const CONTAINER_OPTIONS: &[Symbol] = &[
     SCHEMA,
     HISTORY_SCHEMA,
     REQUEST_INFO,
+    CAPTURE,
+    REQUIRE_USER,
 ];
 
 // `#[history(...)]` on a field.

@@ -166,3 +166,45 @@ fn row_names_and_row_values_come_in_one_order() {
     assert_eq!(names, ["id", "stock_code", "price"]);
     assert_eq!(binds, ["id", "sku", "price"]);
 }
+
+#[test]
+fn expands_a_model_in_trigger_capture() {
+    check_snapshot(
+        "trigger",
+        quote! {
+            #[derive(Queryable, HistoricalRecords)]
+            #[diesel(table_name = orders)]
+            #[history(capture = trigger, require_user, skip_unchanged)]
+            pub struct Order {
+                pub id: i32,
+                pub status: String,
+            }
+        },
+    );
+}
+
+#[test]
+fn trigger_capture_refuses_hooks_and_unknown_modes() {
+    check_snapshot(
+        "trigger_errors",
+        quote! {
+            #[derive(Queryable, HistoricalRecords)]
+            #[diesel(table_name = orders)]
+            #[history(capture = trigger, hooks = AuditHooks)]
+            pub struct Order {
+                pub id: i32,
+            }
+        },
+    );
+    check_snapshot(
+        "capture_unknown",
+        quote! {
+            #[derive(Queryable, HistoricalRecords)]
+            #[diesel(table_name = orders)]
+            #[history(capture = database, require_user = true)]
+            pub struct Order {
+                pub id: i32,
+            }
+        },
+    );
+}

@@ -98,7 +98,7 @@ pub use error::HistoryError;
 pub use exec::Executor;
 pub use history_core::columns;
 pub use history_core::{
-    ChangeReasonColumn, ColumnSpec, ColumnType, Dialect, HistoricalRecords, HistoryIdKind,
+    Capture, ChangeReasonColumn, ColumnSpec, ColumnType, Dialect, HistoricalRecords, HistoryIdKind,
     HistoryRecord, HistoryTableSpec, HistoryType, HookError, MigrationSql, ParseHistoryTypeError,
     RecordEvent, RecordHooks, SqlKind, TableName,
 };

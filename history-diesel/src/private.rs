@@ -6,8 +6,8 @@ pub use history_core::sql_types::{ClientIp, ClientIpValue, UtcTimestamp};
 #[cfg(feature = "uuid")]
 pub use history_core::sql_types::{HistoryUuid, UuidValue};
 pub use history_core::{
-    ChangeReasonColumn, ColumnSpec, ColumnType, HistoricalRecords, HistoryIdKind, HistoryRecord,
-    HistoryTableSpec, HistoryType, SqlKind,
+    Capture, ChangeReasonColumn, ColumnSpec, ColumnType, HistoricalRecords, HistoryIdKind,
+    HistoryRecord, HistoryTableSpec, HistoryType, SqlKind,
 };
 /// The generated records' `#[serde(crate = ...)]`.
 #[cfg(feature = "serde")]

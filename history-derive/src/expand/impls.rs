@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use super::private;
-use crate::attr::{ChangeReason, HistoryIdKind};
+use crate::attr::{Capture, ChangeReason, HistoryIdKind};
 use crate::model::{ColumnType, Model};
 
 pub fn trait_impls(model: &Model) -> TokenStream {
@@ -248,6 +248,11 @@ fn table_spec(model: &Model) -> TokenStream {
         .iter()
         .map(|field| column_name(quote!(#table_path), &field.column));
     let (skip_unchanged, request_info) = (model.skip_unchanged, model.request_info);
+    let capture = match model.capture {
+        Capture::Client => quote!(Client),
+        Capture::Trigger => quote!(Trigger),
+    };
+    let require_user = model.require_user;
     let change_reason = match model.change_reason {
         ChangeReason::Varchar(len) => quote!(#private::ChangeReasonColumn::Varchar(#len)),
         ChangeReason::Text => quote!(#private::ChangeReasonColumn::Text),
@@ -267,6 +272,8 @@ fn table_spec(model: &Model) -> TokenStream {
             model_columns: &[#(#model_columns),*],
             skip_unchanged: #skip_unchanged,
             request_info: #request_info,
+            capture: #private::Capture::#capture,
+            require_user: #require_user,
         }
     }
 }

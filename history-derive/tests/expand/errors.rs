@@ -1,5 +1,5 @@
 ::core::compile_error! {
-    "unknown history attribute `unknown`\n\nhelp: expected one of `table_name`, `struct_name`, `exclude`, `include`, `user_id_type`, `history_id`, `change_reason`, `skip_unchanged`, `hooks`, `schema`, `history_schema` or `request_info`"
+    "unknown history attribute `unknown`\n\nhelp: expected one of `table_name`, `struct_name`, `exclude`, `include`, `user_id_type`, `history_id`, `change_reason`, `skip_unchanged`, `hooks`, `schema`, `history_schema`, `request_info`, `capture` or `require_user`"
 }
 ::core::compile_error! {
     "`HistoricalRecords` needs the model's table\n\nhelp: add `#[diesel(table_name = your_table)]` naming the `table!` of this model"

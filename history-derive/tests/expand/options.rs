@@ -138,6 +138,8 @@ const _: () = {
             ],
             skip_unchanged: false,
             request_info: false,
+            capture: ::history_diesel::__private::Capture::Client,
+            require_user: false,
         };
         fn history_key(&self) -> Self::Id {
             ::core::clone::Clone::clone(&self.order_id)

@@ -345,6 +345,8 @@ mod tests {
         model_columns: &["id"],
         skip_unchanged: false,
         request_info: true,
+        capture: Capture::Client,
+        require_user: false,
     };
 
     /// The most binds a history INSERT carries: a bound date (twice), user,
