@@ -345,7 +345,7 @@ mod tests {
         model_columns: &["id"],
         skip_unchanged: false,
         request_info: true,
-        capture: Capture::Client,
+        capture: crate::Capture::Client,
         require_user: false,
     };
 
