@@ -76,6 +76,20 @@ impl ContextKey {
     }
 }
 
+/// How long a context, once set, lasts on a backend
+/// ([`Dialect::context_scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextScope {
+    /// Until the transaction that set it ends (PostgreSQL's local settings).
+    Transaction,
+    /// Until it is cleared (MySQL's session variables, which a rollback
+    /// keeps): cleared after the transaction, however it ends.
+    Session,
+    /// A row of the transaction (SQLite's context table): rolled back with
+    /// it, and deleted before it commits.
+    Row,
+}
+
 /// The start of the error a trigger raises for a write without a user on a
 /// model with `#[history(require_user)]`; the table's name follows. The
 /// runtime maps an error with this text to `HistoryError::UserRequired`.

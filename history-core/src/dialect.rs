@@ -2,7 +2,7 @@ use std::ops::RangeInclusive;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::capture::{ContextKey, SQLITE_CONTEXT_TABLE};
+use crate::capture::{ContextKey, ContextScope, SQLITE_CONTEXT_TABLE};
 use crate::columns::HistoryColumn;
 use crate::spec::{ColumnType, SqlKind, TableName};
 
@@ -157,6 +157,99 @@ impl Dialect {
             Dialect::Postgres => format!("history.{}", key.name()),
             Dialect::Mysql => format!("@history_{}", key.name()),
             Dialect::Sqlite => key.name().to_owned(),
+        }
+    }
+
+    /// The statement that sets a write's context, as the text around its
+    /// binds: `(head, [(before, after); 7], tail)`, one bind per
+    /// [`ContextKey::ALL`], each a nullable text.
+    pub fn set_context(self) -> (String, Vec<(String, String)>, String) {
+        let keys = ContextKey::ALL;
+        match self {
+            // `set_config(.., true)` lasts until the transaction ends; `''`
+            // stands for none, which the triggers read as NULL.
+            Dialect::Postgres => (
+                "SELECT ".to_owned(),
+                keys.iter()
+                    .map(|key| {
+                        (
+                            format!("set_config('{}', COALESCE(", self.context_setting(*key)),
+                            ", ''), true)".to_owned(),
+                        )
+                    })
+                    .collect(),
+                String::new(),
+            ),
+            Dialect::Mysql => (
+                "SET ".to_owned(),
+                keys.iter()
+                    .map(|key| (format!("{} = ", self.context_setting(*key)), String::new()))
+                    .collect(),
+                String::new(),
+            ),
+            Dialect::Sqlite => {
+                let names: Vec<String> = keys.iter().map(|key| self.quote(key.name())).collect();
+                (
+                    format!(
+                        "INSERT OR REPLACE INTO {} (\"id\", {}) VALUES (1, ",
+                        self.quote(SQLITE_CONTEXT_TABLE),
+                        names.join(", ")
+                    ),
+                    keys.iter()
+                        .map(|_| (String::new(), String::new()))
+                        .collect(),
+                    ")".to_owned(),
+                )
+            }
+        }
+    }
+
+    /// The statement that reads the context back, one nullable text column
+    /// per [`ContextKey::ALL`] (no row on SQLite when none is set).
+    pub fn read_context(self) -> String {
+        let values: Vec<String> = ContextKey::ALL
+            .iter()
+            .map(|key| match self {
+                Dialect::Postgres => self.context_value(*key),
+                // A variable holds the type of what it was set to.
+                Dialect::Mysql => format!("CAST({} AS CHAR)", self.context_setting(*key)),
+                Dialect::Sqlite => self.quote(key.name()),
+            })
+            .collect();
+        match self {
+            Dialect::Sqlite => format!(
+                "SELECT {} FROM {}",
+                values.join(", "),
+                self.quote(SQLITE_CONTEXT_TABLE)
+            ),
+            Dialect::Postgres | Dialect::Mysql => format!("SELECT {}", values.join(", ")),
+        }
+    }
+
+    /// How long a context set by [`set_context`](Self::set_context) lasts,
+    /// and so what must remove it.
+    pub const fn context_scope(self) -> ContextScope {
+        match self {
+            Dialect::Postgres => ContextScope::Transaction,
+            Dialect::Mysql => ContextScope::Session,
+            Dialect::Sqlite => ContextScope::Row,
+        }
+    }
+
+    /// The statement that removes the context: nothing to remove on
+    /// PostgreSQL, where it ends with its transaction.
+    pub fn clear_context(self) -> Option<String> {
+        match self {
+            Dialect::Postgres => None,
+            Dialect::Mysql => Some(format!(
+                "SET {}",
+                ContextKey::ALL
+                    .iter()
+                    .map(|key| format!("{} = NULL", self.context_setting(*key)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Dialect::Sqlite => Some(format!("DELETE FROM {}", self.quote(SQLITE_CONTEXT_TABLE))),
         }
     }
 

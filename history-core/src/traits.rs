@@ -52,7 +52,7 @@ pub trait HistoryRecord: Sized {
     type Id: PartialEq;
     /// The type of the acting user's id (default `i64`). Compared and cloned
     /// when a bulk write groups its rows by context.
-    type UserId: Clone + PartialEq + Send + Sync + 'static;
+    type UserId: Clone + PartialEq + std::fmt::Display + Send + Sync + 'static;
 
     /// The record's own primary key.
     fn history_id(&self) -> &Self::Id;

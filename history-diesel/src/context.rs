@@ -140,6 +140,11 @@ impl<U> HistoryContext<U> {
         self
     }
 
+    /// Whether the write keeps no history ([`without_history`](Self::without_history)).
+    pub(crate) fn skips_history(&self) -> bool {
+        self.skip_history
+    }
+
     /// Whether the context refuses to write without a user
     /// ([`require_user`](Self::require_user)).
     pub fn requires_user(&self) -> bool {
@@ -348,7 +353,7 @@ impl<U: Clone + Send + Sync + 'static> HistoryContext<U> {
         if ctx.skip_history {
             return Ok(None);
         }
-        if ctx.require_user && ctx.user.is_none() {
+        if (ctx.require_user || spec.require_user) && ctx.user.is_none() {
             return Err(HistoryError::UserRequired { model: spec.model });
         }
         if let Some(reason) = &ctx.reason {

@@ -32,6 +32,22 @@ pub enum HistoryError {
         /// The model written.
         model: &'static str,
     },
+    /// A capture trigger of a model with `#[history(require_user)]` refused
+    /// a write that carried no user (`capture = trigger`): the statement was
+    /// rolled back, whoever sent it. The database's words are the `source`.
+    UserRefusedByDatabase {
+        /// The source table the write was to.
+        table: String,
+        /// What the database said.
+        source: diesel::result::Error,
+    },
+    /// A write of a model in trigger capture was given one context per row;
+    /// a trigger reads one context per transaction. Refused before any
+    /// statement: write the rows of each context in a call of their own.
+    PerRowContexts {
+        /// The model written.
+        model: &'static str,
+    },
     /// The change reason is longer than the `history_change_reason` column.
     /// Refused before any statement.
     ReasonTooLong {
@@ -218,6 +234,15 @@ impl fmt::Display for HistoryError {
             HistoryError::HistoryTableMissing { table, .. } => {
                 write!(f, "history table {table} is missing (has its migration run?)")
             }
+            HistoryError::UserRefusedByDatabase { table, .. } => write!(
+                f,
+                "the database refused a change to {table} without a user: its history requires one"
+            ),
+            HistoryError::PerRowContexts { model } => write!(
+                f,
+                "history of {model} is written by triggers, which take one context per call, \
+                 not one per row"
+            ),
             HistoryError::UserRequired { model } => {
                 write!(f, "a user is required to write history of {model}")
             }
@@ -318,6 +343,7 @@ impl std::error::Error for HistoryError {
             HistoryError::Hook(err) => err.source(),
             HistoryError::HistoryTableMissing { source, .. }
             | HistoryError::KeyExists { source, .. } => Some(source),
+            HistoryError::UserRefusedByDatabase { source, .. } => Some(source),
             HistoryError::Archive { source, .. } => Some(source),
             _ => None,
         }
@@ -325,8 +351,21 @@ impl std::error::Error for HistoryError {
 }
 
 impl From<diesel::result::Error> for HistoryError {
+    /// A database error, or the refusal of a capture trigger
+    /// ([`UserRefusedByDatabase`](HistoryError::UserRefusedByDatabase)),
+    /// told by the message the triggers raise.
     fn from(err: diesel::result::Error) -> Self {
-        HistoryError::Database(err)
+        let refused = match &err {
+            diesel::result::Error::DatabaseError(_, info) => info
+                .message()
+                .split_once(history_core::capture::USER_REQUIRED_MESSAGE)
+                .map(|(_, table)| table.trim_end_matches(" (19)").to_owned()),
+            _ => None,
+        };
+        match refused {
+            Some(table) => HistoryError::UserRefusedByDatabase { table, source: err },
+            None => HistoryError::Database(err),
+        }
     }
 }
 

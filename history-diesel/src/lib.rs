@@ -68,6 +68,7 @@ pub mod asynchronous;
 mod backend;
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod capture;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod context;
@@ -91,6 +92,7 @@ pub mod __private;
 #[doc(hidden)]
 pub use backend::{InsertBatches, ModelStatements};
 pub use backend::{InsertRows, ReadBackend, WriteBackend, KEY_CHUNK};
+pub use capture::with_context;
 pub use context::{HistoryContext, RowContexts};
 pub use dialect::HistoryBackend;
 pub use error::HistoryError;

@@ -135,7 +135,13 @@ pub trait WriteWithHistory: HistoricalRecords {
         V: AsChangeset<Target = Self::Table>,
         V::Changeset: QueryFragment<C::Backend>,
     {
-        C::Backend::update(&mut Awaiting(conn), filter, changes.as_changeset(), ctx).await
+        plan::update_where::<Self, C::Backend, _, _, _>(
+            &mut Awaiting(conn),
+            filter,
+            changes.as_changeset(),
+            ctx,
+        )
+        .await
     }
 
     /// Deletes every row `filter` selects and records a `-` for each; see
@@ -151,7 +157,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         W: Expression + AppearsOnTable<Self::Table> + QueryFragment<C::Backend>,
         W::SqlType: BoolOrNullableBool,
     {
-        C::Backend::delete(&mut Awaiting(conn), filter, ctx).await
+        plan::delete_where::<Self, C::Backend, _, _>(&mut Awaiting(conn), filter, ctx).await
     }
 
     /// Writes `record`'s version of its object back; see

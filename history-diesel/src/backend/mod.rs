@@ -14,6 +14,7 @@
 //! A sequence is an `async fn` over an executor (see `crate::exec`), so a
 //! synchronous and an asynchronous connection run the same statements.
 
+pub(crate) mod captured;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -40,7 +41,9 @@ use crate::{HistoricalRecords, HistoryBackend, UserIdOf};
 /// [`WriteWithHistory`](crate::WriteWithHistory) need one bound. Its items
 /// are not public API.
 #[allow(async_fn_in_trait)] // implemented inside the crate only
-pub trait WriteBackend<M: HistoricalRecords>: ModelStatements<M> {
+pub trait WriteBackend<M: HistoricalRecords>:
+    ModelStatements<M> + captured::ContextBackend
+{
     /// Runs batches of insert statements (each with its row count) in one
     /// transaction and records a `+` for every row: by default each
     /// statement read back as [`insert_returning`](Self::insert_returning)

@@ -137,6 +137,8 @@ fn one_statement_meta<M: HistoricalRecords>(
     metas: &[Option<HistoryMeta<UserIdOf<M>>>],
 ) -> Option<&HistoryMeta<UserIdOf<M>>> {
     match metas {
+        // Trigger capture sends the data write alone (`super::captured`).
+        _ if super::captured::triggered::<M>() => None,
         [Some(meta)] if !meta.explicit => Some(meta),
         _ => None,
     }

@@ -312,6 +312,10 @@ where
     E: Executor<Backend = DB>,
     W: QueryFragment<DB>,
 {
+    // In trigger capture the write's own statement has recorded it.
+    if super::captured::triggered::<M>() {
+        return Ok(());
+    }
     let meta = hooked_meta::<M>(kind, meta)?;
     DB::record(exec, filter, kind, &meta)
         .await

@@ -15,6 +15,7 @@
 //! every backend, including clauses such as `RETURNING` that Diesel's types
 //! offer only on some of them.
 
+mod context;
 #[cfg(feature = "mysql")]
 mod inserted;
 mod names;
@@ -32,6 +33,7 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
+pub(crate) use self::context::{ClearContext, ContextRow, ContextValues, ReadContext, SetContext};
 #[cfg(feature = "mysql")]
 pub(crate) use self::inserted::{InsertedKeys, InsertedRows, RawKey};
 pub(crate) use self::names::{push_column, push_names, push_table, Names};

@@ -262,7 +262,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         V: AsChangeset<Target = Self::Table>,
         V::Changeset: QueryFragment<C::Backend>,
     {
-        block(C::Backend::update(
+        block(update_where::<Self, C::Backend, _, _, _>(
             &mut Blocking(conn),
             filter,
             changes.as_changeset(),
@@ -283,7 +283,11 @@ pub trait WriteWithHistory: HistoricalRecords {
         W: Expression + AppearsOnTable<Self::Table> + QueryFragment<C::Backend>,
         W::SqlType: BoolOrNullableBool,
     {
-        block(C::Backend::delete(&mut Blocking(conn), filter, ctx))
+        block(delete_where::<Self, C::Backend, _, _>(
+            &mut Blocking(conn),
+            filter,
+            ctx,
+        ))
     }
 
     /// Writes `record`'s version of its object back: a `~` record when the

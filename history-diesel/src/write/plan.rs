@@ -10,6 +10,7 @@ use chrono::Utc;
 use diesel::query_builder::QueryFragment;
 use diesel::Insertable;
 
+use crate::backend::captured;
 pub(crate) use crate::backend::insert_batches;
 use crate::backend::{rows_per_statement, InsertBatches, InsertRows, WriteBackend};
 use crate::context::{HistoryContext, RowContexts};
@@ -32,7 +33,10 @@ where
     N::Values: QueryFragment<DB>,
 {
     let batches = vec![vec![(new.values(), 1)]];
-    Ok(DB::create(exec, batches, ctx, Utc::now()).await?.remove(0))
+    captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
+        Ok(DB::create(exec, batches, ctx, Utc::now()).await?.remove(0))
+    })
+    .await
 }
 
 /// Inserts many rows in batches and records a `+` for each: `statements`
@@ -56,7 +60,10 @@ where
     check_context_count(M::HISTORY_TABLE.model, contexts.rows(), rows)?;
     let now = Utc::now();
     let batch = rows_per_statement(exec, options.batch_size, binds_per_row).await?;
-    DB::bulk_create(exec, statements, batch, contexts, now).await
+    captured::write::<M, DB, E, _, _>(exec, contexts, async |exec: &mut E| {
+        DB::bulk_create(exec, statements, batch, contexts, now).await
+    })
+    .await
 }
 
 /// The binds of one row of a bulk create: those of its first row.
@@ -98,12 +105,15 @@ where
     let binds_per_row = M::HISTORY_TABLE.model_columns.len();
     let batch = rows_per_statement(exec, options.batch_size, binds_per_row).await?;
     // One transaction for every batch.
-    atomic(exec, async |exec: &mut E| {
-        let mut updated = 0;
-        for (i, chunk) in rows.chunks(batch).enumerate() {
-            updated += DB::bulk_update(exec, chunk, contexts, i * batch, now).await?;
-        }
-        Ok(updated)
+    captured::write::<M, DB, E, _, _>(exec, contexts, async |exec: &mut E| {
+        atomic(exec, async |exec: &mut E| {
+            let mut updated = 0;
+            for (i, chunk) in rows.chunks(batch).enumerate() {
+                updated += DB::bulk_update(exec, chunk, contexts, i * batch, now).await?;
+            }
+            Ok(updated)
+        })
+        .await
     })
     .await
 }
@@ -122,6 +132,12 @@ where
     E: Executor<Backend = DB>,
     Ch: QueryFragment<DB>,
 {
+    if captured::triggered::<M>() {
+        let keys = [key];
+        return found::<M>(
+            update_where::<M, DB, E, _, _>(exec, DB::keys(&keys), changes, ctx).await?,
+        );
+    }
     found::<M>(DB::update_key(exec, key, changes, ctx).await?)
 }
 
@@ -136,7 +152,57 @@ where
     DB: WriteBackend<M>,
     E: Executor<Backend = DB>,
 {
+    if captured::triggered::<M>() {
+        let keys = [key];
+        return found::<M>(delete_where::<M, DB, E, _>(exec, DB::keys(&keys), ctx).await?);
+    }
     found::<M>(DB::delete_key(exec, key, ctx).await?)
+}
+
+/// Updates the rows `filter` selects and records a `~` for each. In
+/// trigger capture the update alone, in its context: no keys need reading.
+pub(crate) async fn update_where<M, DB, E, W, Ch>(
+    exec: &mut E,
+    filter: W,
+    changes: Ch,
+    ctx: &HistoryContext<UserIdOf<M>>,
+) -> Result<usize, HistoryError>
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+    W: QueryFragment<DB>,
+    Ch: QueryFragment<DB>,
+{
+    if !captured::triggered::<M>() {
+        return DB::update(exec, filter, changes, ctx).await;
+    }
+    captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
+        Ok(DB::update_where(exec, filter, changes).await?)
+    })
+    .await
+}
+
+/// Deletes the rows `filter` selects and records a `-` for each; in
+/// trigger capture the delete alone, in its context.
+pub(crate) async fn delete_where<M, DB, E, W>(
+    exec: &mut E,
+    filter: W,
+    ctx: &HistoryContext<UserIdOf<M>>,
+) -> Result<usize, HistoryError>
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+    W: QueryFragment<DB>,
+{
+    if !captured::triggered::<M>() {
+        return DB::delete(exec, filter, ctx).await;
+    }
+    captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
+        Ok(DB::delete_where(exec, filter).await?)
+    })
+    .await
 }
 
 fn found<M: HistoricalRecords>(rows: usize) -> Result<(), HistoryError> {

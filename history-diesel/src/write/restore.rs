@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use crate::backend::{ModelStatements, WriteBackend};
+use crate::backend::{captured, ModelStatements, WriteBackend};
 use crate::context::{check_reason, HistoryContext};
 use crate::error::HistoryError;
 use crate::exec::{atomic, Executor};
@@ -24,8 +24,26 @@ where
     DB: WriteBackend<M>,
     E: Executor<Backend = DB>,
 {
-    let spec = &M::HISTORY_TABLE;
     let now = Utc::now();
+    captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
+        restore_now(exec, record, expected_latest, ctx, now).await
+    })
+    .await
+}
+
+async fn restore_now<M, DB, E>(
+    exec: &mut E,
+    record: &M::Record,
+    expected_latest: Option<&M::Record>,
+    ctx: &HistoryContext<UserIdOf<M>>,
+    now: chrono::DateTime<Utc>,
+) -> Result<M, HistoryError>
+where
+    M: HistoricalRecords + crate::__private::RowValues<DB>,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+{
+    let spec = &M::HISTORY_TABLE;
     atomic(exec, async |exec: &mut E| {
         let id = record.object_id();
         let live = DB::live_rows(exec, std::slice::from_ref(&id), true)

@@ -1,0 +1,240 @@
+//! Trigger capture's sequence, the same on every backend: set the write's
+//! context, run the data write, remove the context. The triggers the
+//! migration installed write the records (see `history_core::capture`).
+//!
+//! A write helper of a model in trigger capture runs its usual sequence
+//! inside [`write`], and that sequence's record steps do nothing
+//! (`shared::record_where`): the rows are still locked, checked and read
+//! back as in client capture, so every helper keeps its errors and return
+//! values, and the history is the triggers'.
+//!
+//! How long a context lasts is the backend's ([`ContextScope`]); what must
+//! remove it follows from that, and from whether the write runs inside a
+//! caller's transaction, whose own context is put back afterwards.
+
+use std::fmt::Display;
+
+use diesel::deserialize::FromSqlRow;
+use diesel::expression::QueryMetadata;
+use diesel::serialize::ToSql;
+use diesel::sql_types::{HasSqlType, Nullable, Text};
+use history_core::capture::{ContextKey, ContextScope};
+
+use super::ModelStatements;
+use crate::context::{HistoryContext, HistoryMeta, RowContexts};
+use crate::error::HistoryError;
+use crate::exec::{atomic, Executor};
+use crate::query::{ClearContext, ContextRow, ContextValues, ReadContext, SetContext};
+use crate::{Capture, HistoricalRecords, HistoryBackend, UserIdOf};
+
+/// A backend that can hand a context to capture triggers. Implemented for
+/// every backend; not public API.
+#[allow(async_fn_in_trait)] // implemented inside the crate only
+#[doc(hidden)]
+pub trait ContextBackend: HistoryBackend {
+    /// Sets every value of the context.
+    async fn set_context<E: Executor<Backend = Self>>(
+        exec: &mut E,
+        values: &ContextValues,
+    ) -> Result<(), HistoryError>;
+
+    /// The context as set now (all `None` where none is).
+    async fn read_context<E: Executor<Backend = Self>>(
+        exec: &mut E,
+    ) -> Result<ContextValues, HistoryError>;
+
+    /// Removes the context, where it outlives its statement.
+    async fn clear_context<E: Executor<Backend = Self>>(exec: &mut E) -> Result<(), HistoryError>;
+}
+
+type ReadContextSqlType = <ReadContext as diesel::query_builder::Query>::SqlType;
+
+impl<DB> ContextBackend for DB
+where
+    DB: HistoryBackend + HasSqlType<Text> + QueryMetadata<ReadContextSqlType> + 'static,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+    ContextRow: FromSqlRow<ReadContextSqlType, DB>,
+{
+    async fn set_context<E: Executor<Backend = Self>>(
+        exec: &mut E,
+        values: &ContextValues,
+    ) -> Result<(), HistoryError> {
+        exec.execute(SetContext(values)).await?;
+        Ok(())
+    }
+
+    async fn read_context<E: Executor<Backend = Self>>(
+        exec: &mut E,
+    ) -> Result<ContextValues, HistoryError> {
+        let rows: Vec<ContextRow> = exec.load(ReadContext).await?;
+        Ok(rows.into_iter().next().map(Into::into).unwrap_or_default())
+    }
+
+    async fn clear_context<E: Executor<Backend = Self>>(exec: &mut E) -> Result<(), HistoryError> {
+        if DB::DIALECT.clear_context().is_some() {
+            exec.execute(ClearContext).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `M`'s records are written by triggers.
+pub(crate) const fn triggered<M: HistoricalRecords>() -> bool {
+    matches!(M::HISTORY_TABLE.capture, Capture::Trigger)
+}
+
+/// The context values of a write's metadata; no metadata is a write
+/// without history.
+pub(crate) fn values_of<U: Display>(meta: Option<&HistoryMeta<U>>) -> ContextValues {
+    let mut values = ContextValues::default();
+    let Some(meta) = meta else {
+        values.set(ContextKey::Skip, Some("1".to_owned()));
+        return values;
+    };
+    values.set(
+        ContextKey::UserId,
+        meta.user.as_ref().map(ToString::to_string),
+    );
+    values.set(ContextKey::ChangeReason, meta.reason.clone());
+    values.set(
+        ContextKey::Date,
+        meta.explicit.then(|| date_text(meta.date.0)),
+    );
+    values.set(
+        ContextKey::ClientIp,
+        meta.client_ip.map(|ip| ip.to_string()),
+    );
+    values.set(ContextKey::UserAgent, meta.user_agent.clone());
+    values.set(ContextKey::RequestId, meta.request_id.clone());
+    values
+}
+
+/// The context values of a [`HistoryContext`] as [`with_context`] hands
+/// them over: its user (or the one in scope), reason, date and where from.
+///
+/// [`with_context`]: crate::with_context
+pub(crate) fn values_of_context<U>(ctx: &HistoryContext<U>) -> ContextValues
+where
+    U: Display + Clone + Send + Sync + 'static,
+{
+    let ctx = ctx.resolved();
+    if ctx.skips_history() {
+        return values_of::<U>(None);
+    }
+    let mut values = ContextValues::default();
+    values.set(ContextKey::UserId, ctx.get_user().map(ToString::to_string));
+    values.set(
+        ContextKey::ChangeReason,
+        ctx.get_reason().map(str::to_owned),
+    );
+    values.set(
+        ContextKey::Date,
+        ctx.get_date().map(|date| date_text(date.naive_utc())),
+    );
+    values.set(
+        ContextKey::ClientIp,
+        ctx.get_client_ip().map(|ip| ip.to_string()),
+    );
+    values.set(
+        ContextKey::UserAgent,
+        ctx.get_user_agent().map(str::to_owned),
+    );
+    values.set(
+        ContextKey::RequestId,
+        ctx.get_request_id().map(str::to_owned),
+    );
+    values
+}
+
+/// A date as the triggers read it: UTC, microseconds.
+fn date_text(date: chrono::NaiveDateTime) -> String {
+    date.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// Runs `body` with `values` set as the context of its transaction (a
+/// savepoint inside the caller's, whose context is put back after), and
+/// removes the context however `body` ends.
+pub(crate) async fn in_context<E, T>(
+    exec: &mut E,
+    values: &ContextValues,
+    body: impl AsyncFnOnce(&mut E) -> Result<T, HistoryError>,
+) -> Result<T, HistoryError>
+where
+    E: Executor,
+    E::Backend: ContextBackend,
+{
+    let scope = <E::Backend as HistoryBackend>::DIALECT.context_scope();
+    let outer = if exec.in_transaction() {
+        Some(<E::Backend as ContextBackend>::read_context(exec).await?)
+    } else {
+        None
+    };
+    let outcome = atomic(exec, async |exec: &mut E| {
+        <E::Backend as ContextBackend>::set_context(exec, values).await?;
+        let value = body(exec).await?;
+        // Put back, or remove, before the commit: a setting of the
+        // transaction outlives a released savepoint, and SQLite's context
+        // row must not commit.
+        match (&outer, scope) {
+            (_, ContextScope::Session) => {}
+            (Some(outer), _) => restore(exec, outer).await?,
+            (None, ContextScope::Row) => {
+                <E::Backend as ContextBackend>::clear_context(exec).await?
+            }
+            (None, ContextScope::Transaction) => {}
+        }
+        Ok(value)
+    })
+    .await;
+    if scope == ContextScope::Session {
+        // Session variables survive both the commit and a rollback.
+        let cleanup = match &outer {
+            Some(outer) => restore(exec, outer).await,
+            None => <E::Backend as ContextBackend>::clear_context(exec).await,
+        };
+        if let (Err(err), Ok(_)) = (cleanup, &outcome) {
+            return Err(err);
+        }
+    }
+    outcome
+}
+
+/// Sets `outer` again, or removes the context where `outer` had none.
+async fn restore<E>(exec: &mut E, outer: &ContextValues) -> Result<(), HistoryError>
+where
+    E: Executor,
+    E::Backend: ContextBackend,
+{
+    if outer.0.iter().all(Option::is_none) {
+        <E::Backend as ContextBackend>::clear_context(exec).await
+    } else {
+        <E::Backend as ContextBackend>::set_context(exec, outer).await
+    }
+}
+
+/// Runs a write helper's sequence `body`: as it is in client capture; in
+/// trigger capture inside [`in_context`] with the write's one context
+/// (per-row contexts are refused before any statement: a trigger reads one
+/// context per transaction).
+pub(crate) async fn write<M, DB, E, R, T>(
+    exec: &mut E,
+    contexts: &R,
+    body: impl AsyncFnOnce(&mut E) -> Result<T, HistoryError>,
+) -> Result<T, HistoryError>
+where
+    M: HistoricalRecords,
+    DB: ModelStatements<M> + ContextBackend,
+    E: Executor<Backend = DB>,
+    R: RowContexts<UserIdOf<M>> + ?Sized,
+{
+    if !triggered::<M>() {
+        return body(exec).await;
+    }
+    if !contexts.uniform() {
+        return Err(HistoryError::PerRowContexts {
+            model: M::HISTORY_TABLE.model,
+        });
+    }
+    let meta = super::shared::meta::<M, DB>(contexts.row(0))?;
+    in_context(exec, &values_of(meta.as_ref()), body).await
+}
