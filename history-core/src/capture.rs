@@ -390,7 +390,7 @@ impl Triggers<'_> {
         };
         let function = function_name(d, self.table);
         let create_function = format!(
-            "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $history$\n\
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $history$\n\
              DECLARE\n{declare}BEGIN\n    \
              IF __history_skip IS NOT NULL THEN\n        RETURN NULL;\n    END IF;\n    \
              IF TG_OP = 'INSERT' THEN\n{}    ELSIF TG_OP = 'UPDATE' THEN\n{}    ELSE\n{}    END IF;\n    \

@@ -20,6 +20,7 @@ mod request_info;
 mod requests;
 mod serialization;
 mod support;
+mod triggers;
 mod verify;
 mod web;
 mod writes;

@@ -1039,3 +1039,35 @@ fn bulk_create_under_interleaved_auto_increment_reads_back_each_writers_own_rows
     }
     drop_all_tables(&mut conn);
 }
+
+/// A database of its own for the trigger-capture tests
+/// (`<database>_capture`), whose transactions commit; the tests take turns.
+fn capture_database() -> String {
+    let main = database_url();
+    let (server, name) = main.rsplit_once('/').expect("a database name");
+    let name = format!("{name}_capture");
+    MysqlConnection::establish(&main)
+        .unwrap()
+        .batch_execute(&format!("CREATE DATABASE IF NOT EXISTS `{name}`"))
+        .unwrap();
+    let url = format!("{server}/{name}");
+    MysqlConnection::establish(&url)
+        .unwrap()
+        .batch_execute(
+            "DROP TABLE IF EXISTS accounts, vaults, historical_accounts, historical_vaults",
+        )
+        .unwrap();
+    url
+}
+
+const CAPTURE_DDL: &str = r#"
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY AUTO_INCREMENT,
+    owner VARCHAR(100) NOT NULL,
+    balance BIGINT NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE TABLE vaults (id INTEGER PRIMARY KEY AUTO_INCREMENT, secret TEXT NOT NULL);
+"#;
+
+crate::triggers::trigger_suite!();

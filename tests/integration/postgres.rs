@@ -356,3 +356,48 @@ fn drop_concurrent_database(url: &str) {
 fn grouped_bulk_create_statements(_rows: usize, batches: usize, groups: usize) -> usize {
     batches + groups
 }
+
+/// A database of its own for the trigger-capture tests
+/// (`<database>_capture`), whose transactions commit; the tests take turns.
+fn capture_database() -> String {
+    let main = database_url();
+    let name = format!(
+        "{}_capture",
+        main.rsplit('/').next().expect("a database name")
+    );
+    let mut conn = PgConnection::establish(&main).unwrap();
+    #[derive(QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let exists: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .get_result(&mut conn)
+            .unwrap();
+    if !exists.exists {
+        conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+    }
+    let url = format!("{}/{name}", main.rsplit_once('/').unwrap().0);
+    PgConnection::establish(&url)
+        .unwrap()
+        .batch_execute(
+            "DROP TABLE IF EXISTS accounts, vaults, historical_accounts, historical_vaults CASCADE",
+        )
+        .unwrap();
+    url
+}
+
+const CAPTURE_DDL: &str = r#"
+CREATE TABLE accounts (
+    id SERIAL PRIMARY KEY,
+    owner TEXT NOT NULL,
+    balance BIGINT NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE TABLE vaults (id SERIAL PRIMARY KEY, secret TEXT NOT NULL);
+"#;
+
+crate::triggers::trigger_suite!();

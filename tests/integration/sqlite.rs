@@ -312,3 +312,29 @@ fn an_insert_that_loses_its_row_is_read_back_and_keeps_nothing() {
         .unwrap();
     assert_eq!((kept, records), (0, 0));
 }
+
+/// A database file of its own for each trigger-capture test, whose
+/// transactions commit.
+fn capture_database() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "history-capture-{}-{}.sqlite3",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// The source tables of the trigger-capture models.
+const CAPTURE_DDL: &str = r#"
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY NOT NULL,
+    owner TEXT NOT NULL,
+    balance BIGINT NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE TABLE vaults (id INTEGER PRIMARY KEY NOT NULL, secret TEXT NOT NULL);
+"#;
+
+crate::triggers::trigger_suite!();

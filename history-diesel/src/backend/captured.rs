@@ -43,7 +43,7 @@ pub trait ContextBackend: HistoryBackend {
         exec: &mut E,
     ) -> Result<ContextValues, HistoryError>;
 
-    /// Removes the context, where it outlives its statement.
+    /// Removes the context (for the rest of the transaction, on PostgreSQL).
     async fn clear_context<E: Executor<Backend = Self>>(exec: &mut E) -> Result<(), HistoryError>;
 }
 
@@ -73,6 +73,9 @@ where
     async fn clear_context<E: Executor<Backend = Self>>(exec: &mut E) -> Result<(), HistoryError> {
         if DB::DIALECT.clear_context().is_some() {
             exec.execute(ClearContext).await?;
+        } else {
+            // A transaction's settings are set to none.
+            Self::set_context(exec, &ContextValues::default()).await?;
         }
         Ok(())
     }
