@@ -508,6 +508,102 @@ mod tests {
         Ok((up, down, notices))
     }
 
+    fn triggered(columns: &'static [ColumnSpec]) -> HistoryTableSpec {
+        HistoryTableSpec {
+            capture: crate::spec::Capture::Trigger,
+            ..spec(columns)
+        }
+    }
+
+    /// What each statement starts with, to read a plan's order at a glance.
+    fn heads(statements: &[String]) -> Vec<String> {
+        statements
+            .iter()
+            .map(|statement| {
+                statement
+                    .split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn triggers_are_installed_rewritten_around_column_changes_and_dropped() {
+        for dialect in Dialect::ALL {
+            // Client capture to trigger capture: the triggers alone.
+            let (up, down, _) = evolve(
+                dialect,
+                &[spec(&[ID])],
+                &[triggered(&[ID])],
+                MergeOptions::default(),
+            )
+            .unwrap();
+            assert!(
+                up.iter().all(|s| s.contains("TRIGGER")
+                    || s.contains("FUNCTION")
+                    || s.contains("history_context")),
+                "{up:?}"
+            );
+            assert!(up.iter().any(|s| s.starts_with("CREATE TRIGGER")), "{up:?}");
+            assert!(down.iter().all(|s| s.starts_with("DROP")), "{down:?}");
+            // Nothing changes: nothing to do.
+            let (up, _, _) = evolve(
+                dialect,
+                &[triggered(&[ID])],
+                &[triggered(&[ID])],
+                MergeOptions::default(),
+            )
+            .unwrap();
+            assert!(up.is_empty(), "{up:?}");
+            // A new column: old triggers dropped first, new ones (naming it) last.
+            let (up, _, _) = evolve(
+                dialect,
+                &[triggered(&[ID])],
+                &[triggered(&[ID, CODE])],
+                MergeOptions::default(),
+            )
+            .unwrap();
+            let heads = heads(&up);
+            assert!(heads[0].starts_with("DROP TRIGGER"), "{heads:?}");
+            let add = heads
+                .iter()
+                .position(|h| h.starts_with("ALTER TABLE"))
+                .expect("ADD COLUMN");
+            let create = heads
+                .iter()
+                .position(|h| h.starts_with("CREATE TRIGGER"))
+                .expect("CREATE TRIGGER");
+            assert!(add < create, "{heads:?}");
+            // The new triggers (PostgreSQL's function before them) name it.
+            assert!(
+                up[add + 1..]
+                    .iter()
+                    .any(|s| s.contains(&dialect.quote("code"))),
+                "{up:?}"
+            );
+            // Fail-closed turned on: the triggers are rewritten, the table stays.
+            let strict = HistoryTableSpec {
+                require_user: true,
+                ..triggered(&[ID])
+            };
+            let (up, _, _) = evolve(
+                dialect,
+                &[triggered(&[ID])],
+                &[strict],
+                MergeOptions::default(),
+            )
+            .unwrap();
+            assert!(
+                up.iter()
+                    .any(|s| s.contains(crate::capture::USER_REQUIRED_MESSAGE)),
+                "{up:?}"
+            );
+            assert!(!up.iter().any(|s| s.starts_with("ALTER TABLE")), "{up:?}");
+        }
+    }
+
     #[test]
     fn a_not_null_field_without_an_obvious_value_needs_a_default() {
         const DAY: ColumnSpec = column("due_on", SqlKind::Date, false);

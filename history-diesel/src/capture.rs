@@ -90,6 +90,7 @@ where
     let outcome = block(captured::in_context(
         &mut Blocking(conn),
         &values,
+        true,
         async |exec: &mut Blocking<'_, C>| match body(exec.0) {
             Ok(value) => Ok(value),
             Err(err) => {

@@ -154,12 +154,20 @@ fn date_text(date: chrono::NaiveDateTime) -> String {
     date.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
-/// Runs `body` with `values` set as the context of its transaction (a
-/// savepoint inside the caller's, whose context is put back after), and
-/// removes the context however `body` ends.
+/// Runs `body` with `values` set as the context of its writes, and
+/// removes the context however `body` ends (a caller's own context is put
+/// back instead).
+///
+/// With `own_transaction`, `body` runs in a transaction (a savepoint inside
+/// the caller's). Without it, on a backend whose context is a session's
+/// (MySQL), `body` runs as it is: a write helper's sequence opens the
+/// transactions it needs itself, and a single statement is atomic alone,
+/// which spares its BEGIN and COMMIT. The other backends' contexts live in
+/// a transaction, which is then opened anyway.
 pub(crate) async fn in_context<E, T>(
     exec: &mut E,
     values: &ContextValues,
+    own_transaction: bool,
     body: impl AsyncFnOnce(&mut E) -> Result<T, HistoryError>,
 ) -> Result<T, HistoryError>
 where
@@ -172,23 +180,30 @@ where
     } else {
         None
     };
-    let outcome = atomic(exec, async |exec: &mut E| {
-        <E::Backend as ContextBackend>::set_context(exec, values).await?;
-        let value = body(exec).await?;
-        // Put back, or remove, before the commit: a setting of the
-        // transaction outlives a released savepoint, and SQLite's context
-        // row must not commit.
-        match (&outer, scope) {
-            (_, ContextScope::Session) => {}
-            (Some(outer), _) => restore(exec, outer).await?,
-            (None, ContextScope::Row) => {
-                <E::Backend as ContextBackend>::clear_context(exec).await?
+    let outcome = if own_transaction || scope != ContextScope::Session {
+        atomic(exec, async |exec: &mut E| {
+            <E::Backend as ContextBackend>::set_context(exec, values).await?;
+            let value = body(exec).await?;
+            // Put back, or remove, before the commit: a setting of the
+            // transaction outlives a released savepoint, and SQLite's context
+            // row must not commit.
+            match (&outer, scope) {
+                (_, ContextScope::Session) => {}
+                (Some(outer), _) => restore(exec, outer).await?,
+                (None, ContextScope::Row) => {
+                    <E::Backend as ContextBackend>::clear_context(exec).await?
+                }
+                (None, ContextScope::Transaction) => {}
             }
-            (None, ContextScope::Transaction) => {}
+            Ok(value)
+        })
+        .await
+    } else {
+        match <E::Backend as ContextBackend>::set_context(exec, values).await {
+            Ok(()) => body(exec).await,
+            Err(err) => Err(err),
         }
-        Ok(value)
-    })
-    .await;
+    };
     if scope == ContextScope::Session {
         // Session variables survive both the commit and a rollback.
         let cleanup = match &outer {
@@ -239,5 +254,5 @@ where
         });
     }
     let meta = super::shared::meta::<M, DB>(contexts.row(0))?;
-    in_context(exec, &values_of(meta.as_ref()), body).await
+    in_context(exec, &values_of(meta.as_ref()), false, body).await
 }
