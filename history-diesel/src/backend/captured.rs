@@ -20,7 +20,7 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Nullable, Text};
 use history_core::capture::{ContextKey, ContextScope};
 
-use super::ModelStatements;
+use super::{ModelStatements, WriteBackend};
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{atomic, Executor};
@@ -255,4 +255,63 @@ where
     }
     let meta = super::shared::meta::<M, DB>(contexts.row(0))?;
     in_context(exec, &values_of(meta.as_ref()), false, body).await
+}
+
+/// Whether a trigger-captured write of `M` can be sent as one statement
+/// that carries its own context: none is open, and the backend can
+/// ([`WriteBackend::CONTEXT_IN_WRITE`]). A single statement needs no
+/// transaction, so this spares the BEGIN, the context's statement and the
+/// COMMIT.
+pub(crate) fn alone<M, DB, E>(exec: &mut E) -> bool
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+{
+    triggered::<M>() && DB::CONTEXT_IN_WRITE && !exec.in_transaction()
+}
+
+/// One insert that carries its context ([`alone`]); the rows as stored.
+pub(crate) async fn insert_alone<M, DB, E, V>(
+    exec: &mut E,
+    values: V,
+    rows: usize,
+    ctx: &HistoryContext<UserIdOf<M>>,
+) -> Result<Vec<M>, HistoryError>
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+    V: diesel::query_builder::QueryFragment<DB>,
+{
+    let spec = &M::HISTORY_TABLE;
+    let context = values_of(super::shared::meta::<M, DB>(ctx)?.as_ref());
+    let inserted = DB::insert_in_context(exec, values, &context)
+        .await
+        .map_err(|err| super::shared::conflict(spec, err))?;
+    if inserted.len() != rows {
+        return Err(HistoryError::ReadBack {
+            model: spec.model,
+            written: rows,
+            read: inserted.len(),
+        });
+    }
+    Ok(inserted)
+}
+
+/// One update or delete that carries its context ([`alone`]); how many
+/// rows it wrote.
+pub(crate) async fn write_alone<M, DB, E, Wr>(
+    exec: &mut E,
+    write: Wr,
+    ctx: &HistoryContext<UserIdOf<M>>,
+) -> Result<usize, HistoryError>
+where
+    M: HistoricalRecords,
+    DB: WriteBackend<M>,
+    E: Executor<Backend = DB>,
+    Wr: diesel::query_builder::QueryFragment<DB>,
+{
+    let context = values_of(super::shared::meta::<M, DB>(ctx)?.as_ref());
+    Ok(DB::write_in_context(exec, write, &context).await?.len())
 }

@@ -22,7 +22,7 @@ mod postgres;
 pub(crate) mod shared;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-mod statements;
+pub(crate) mod statements;
 
 use chrono::{DateTime, Utc};
 use diesel::query_builder::QueryFragment;
@@ -44,6 +44,13 @@ use crate::{HistoricalRecords, HistoryBackend, UserIdOf};
 pub trait WriteBackend<M: HistoricalRecords>:
     ModelStatements<M> + captured::ContextBackend
 {
+    /// In trigger capture, whether a write sent alone carries its context in
+    /// its own statement ([`ModelStatements::insert_in_context`]) rather than
+    /// in a statement before it, in a transaction: PostgreSQL's settings can
+    /// be made by the write itself.
+    #[doc(hidden)]
+    const CONTEXT_IN_WRITE: bool = false;
+
     /// Runs batches of insert statements (each with its row count) in one
     /// transaction and records a `+` for every row: by default each
     /// statement read back as [`insert_returning`](Self::insert_returning)

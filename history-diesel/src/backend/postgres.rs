@@ -35,6 +35,8 @@ where
     M: HistoricalRecords,
     Pg: ModelStatements<M>,
 {
+    const CONTEXT_IN_WRITE: bool = true;
+
     async fn create<E, V, R>(
         exec: &mut E,
         batches: Vec<Vec<(V, usize)>>,

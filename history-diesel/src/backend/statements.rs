@@ -24,9 +24,10 @@ use history_core::sql_types::{ClientIp, HistoryDate, UtcTimestamp};
 use crate::context::HistoryMeta;
 use crate::exec::Executor;
 use crate::query::{
-    up_to, CountRecords, DeleteWhere, Direction, Fixed, InsertValues, KeyIn, Names, Neighbour,
-    OneRecord, PageFilter, ReadBack, RecordHistory, RecordPage, RecordsOf, Rows, SelectFrom,
-    SetReason, StateAt, UpdateWhere, Upsert, WithHistory, WithUserSqlType, WRITE_CTE,
+    up_to, ContextValues, ContextWrite, CountRecords, DeleteWhere, Direction, Fixed, InsertValues,
+    KeyIn, Names, Neighbour, OneRecord, PageFilter, ReadBack, RecordHistory, RecordPage, RecordsOf,
+    Rows, SelectFrom, SetReason, StateAt, UpdateWhere, Upsert, WithHistory, WithUserSqlType,
+    WRITE_CTE,
 };
 use crate::{
     HistoricalRecords, HistoryBackend, HistoryIdOf, HistoryKeySqlType, HistoryType, KeySqlType,
@@ -143,6 +144,28 @@ pub trait ModelStatements<M: HistoricalRecords>: HistoryBackend {
         write: Wr,
         kind: HistoryType,
         meta: &HistoryMeta<UserIdOf<M>>,
+    ) -> QueryResult<Vec<M::Id>>
+    where
+        E: Executor<Backend = Self>,
+        Wr: QueryFragment<Self>;
+
+    /// Trigger capture, one statement: an insert that sets its own context
+    /// ([`ContextWrite`]); the rows as stored.
+    async fn insert_in_context<E, V>(
+        exec: &mut E,
+        values: V,
+        context: &ContextValues,
+    ) -> QueryResult<Vec<M>>
+    where
+        E: Executor<Backend = Self>,
+        V: QueryFragment<Self>;
+
+    /// Trigger capture, one statement: an `UPDATE` or `DELETE` (without its
+    /// `RETURNING`) that sets its own context; the keys of its rows.
+    async fn write_in_context<E, Wr>(
+        exec: &mut E,
+        write: Wr,
+        context: &ContextValues,
     ) -> QueryResult<Vec<M::Id>>
     where
         E: Executor<Backend = Self>,
@@ -450,6 +473,47 @@ where
             write,
             record: record_node::<M, _>(Some(WRITE_CTE), Fixed("TRUE"), kind, meta),
             selection: Names(spec.primary_key),
+        };
+        exec.load(Rows::<_, KeySqlType<M>>::of(write)).await
+    }
+
+    async fn insert_in_context<E, V>(
+        exec: &mut E,
+        values: V,
+        context: &ContextValues,
+    ) -> QueryResult<Vec<M>>
+    where
+        E: Executor<Backend = Self>,
+        V: QueryFragment<Self>,
+    {
+        let spec = &M::HISTORY_TABLE;
+        let write = ContextWrite {
+            spec,
+            write: InsertValues::<V, Fixed> {
+                spec,
+                values,
+                returning: None,
+            },
+            values: context,
+            selection: ReadBack::of(spec, M::as_select()),
+        };
+        exec.load(Rows::<_, SelectBy<M, DB>>::of(write)).await
+    }
+
+    async fn write_in_context<E, Wr>(
+        exec: &mut E,
+        write: Wr,
+        context: &ContextValues,
+    ) -> QueryResult<Vec<M::Id>>
+    where
+        E: Executor<Backend = Self>,
+        Wr: QueryFragment<Self>,
+    {
+        let write = ContextWrite {
+            spec: &M::HISTORY_TABLE,
+            write,
+            values: context,
+            selection: Names(M::HISTORY_TABLE.primary_key),
         };
         exec.load(Rows::<_, KeySqlType<M>>::of(write)).await
     }

@@ -52,19 +52,77 @@ where
     Option<String>: diesel::serialize::ToSql<Nullable<Text>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let (head, around, tail) = DB::DIALECT.set_context();
-        out.push_sql(&head);
-        for (index, ((before, after), value)) in around.iter().zip(&self.0 .0).enumerate() {
-            if index > 0 {
-                out.push_sql(", ");
-            }
-            out.push_sql(before);
-            out.push_bind_param::<Nullable<Text>, Option<String>>(value)?;
-            out.push_sql(after);
-        }
-        out.push_sql(&tail);
-        Ok(())
+        push_set_context(&mut out, self.0)
     }
+}
+
+/// The statement that sets every value of the context, each a bind.
+fn push_set_context<'b, DB>(
+    out: &mut AstPass<'_, 'b, DB>,
+    values: &'b ContextValues,
+) -> QueryResult<()>
+where
+    DB: HistoryBackend + diesel::sql_types::HasSqlType<Text>,
+    Option<String>: diesel::serialize::ToSql<Nullable<Text>, DB>,
+{
+    let (head, around, tail) = DB::DIALECT.set_context();
+    out.push_sql(&head);
+    for (index, ((before, after), value)) in around.iter().zip(&values.0).enumerate() {
+        if index > 0 {
+            out.push_sql(", ");
+        }
+        out.push_sql(before);
+        out.push_bind_param::<Nullable<Text>, Option<String>>(value)?;
+        out.push_sql(after);
+    }
+    out.push_sql(&tail);
+    Ok(())
+}
+
+/// A data-modifying CTE that carries its own context, for a write sent
+/// alone on PostgreSQL: `WITH history_write AS (write RETURNING *) SELECT
+/// selection FROM history_write AS source CROSS JOIN (SELECT set_config(..),
+/// ..) AS history_context`.
+///
+/// The settings are made while the statement runs, and last for its own
+/// (implicit) transaction; the capture triggers fire once the statement has
+/// run, and read them. A write that touches no row makes no setting, and
+/// its triggers record nothing.
+pub(crate) struct ContextWrite<'q, Wr, Sel> {
+    pub(crate) spec: &'static crate::HistoryTableSpec,
+    pub(crate) write: Wr,
+    pub(crate) values: &'q ContextValues,
+    pub(crate) selection: Sel,
+}
+
+impl<DB, Wr, Sel> QueryFragment<DB> for ContextWrite<'_, Wr, Sel>
+where
+    DB: HistoryBackend + diesel::sql_types::HasSqlType<Text>,
+    Option<String>: diesel::serialize::ToSql<Nullable<Text>, DB>,
+    Wr: QueryFragment<DB>,
+    Sel: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("WITH ");
+        out.push_identifier(super::WRITE_CTE)?;
+        out.push_sql(" AS (");
+        self.write.walk_ast(out.reborrow())?;
+        out.push_sql(" RETURNING *) SELECT ");
+        self.selection.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM ");
+        out.push_identifier(super::WRITE_CTE)?;
+        out.push_sql(" AS ");
+        out.push_identifier(self.spec.source_table)?;
+        out.push_sql(" CROSS JOIN (");
+        push_set_context(&mut out, self.values)?;
+        out.push_sql(") AS ");
+        out.push_identifier("history_context")
+    }
+}
+
+impl<Wr, Sel> QueryId for ContextWrite<'_, Wr, Sel> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 /// Reads the context back: one row of seven nullable texts (none on SQLite

@@ -33,7 +33,9 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
-pub(crate) use self::context::{ClearContext, ContextRow, ContextValues, ReadContext, SetContext};
+pub(crate) use self::context::{
+    ClearContext, ContextRow, ContextValues, ContextWrite, ReadContext, SetContext,
+};
 #[cfg(feature = "mysql")]
 pub(crate) use self::inserted::{InsertedKeys, InsertedRows, RawKey};
 pub(crate) use self::names::{push_column, push_names, push_table, Names};

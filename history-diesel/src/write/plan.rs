@@ -12,6 +12,7 @@ use diesel::Insertable;
 
 use crate::backend::captured;
 pub(crate) use crate::backend::insert_batches;
+use crate::backend::statements::{delete_node, update_node};
 use crate::backend::{rows_per_statement, InsertBatches, InsertRows, WriteBackend};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
@@ -32,6 +33,10 @@ where
     N: Insertable<M::Table>,
     N::Values: QueryFragment<DB>,
 {
+    if captured::alone::<M, DB, E>(exec) {
+        let mut rows = captured::insert_alone::<M, DB, E, _>(exec, new.values(), 1, ctx).await?;
+        return Ok(rows.remove(0));
+    }
     let batches = vec![vec![(new.values(), 1)]];
     captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
         Ok(DB::create(exec, batches, ctx, Utc::now()).await?.remove(0))
@@ -177,6 +182,10 @@ where
     if !captured::triggered::<M>() {
         return DB::update(exec, filter, changes, ctx).await;
     }
+    if captured::alone::<M, DB, E>(exec) {
+        let write = update_node::<M, _, _>(filter, changes);
+        return captured::write_alone::<M, DB, E, _>(exec, write, ctx).await;
+    }
     captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
         Ok(DB::update_where(exec, filter, changes).await?)
     })
@@ -198,6 +207,10 @@ where
 {
     if !captured::triggered::<M>() {
         return DB::delete(exec, filter, ctx).await;
+    }
+    if captured::alone::<M, DB, E>(exec) {
+        let write = delete_node::<M, _>(filter);
+        return captured::write_alone::<M, DB, E, _>(exec, write, ctx).await;
     }
     captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
         Ok(DB::delete_where(exec, filter).await?)
