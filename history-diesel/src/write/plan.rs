@@ -37,11 +37,23 @@ where
         let mut rows = captured::insert_alone::<M, DB, E, _>(exec, new.values(), 1, ctx).await?;
         return Ok(rows.remove(0));
     }
+    if captured::triggered::<M>() {
+        // The insert alone, read back as the backend does, in its context.
+        return captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
+            let mut rows = DB::insert_returning(exec, new.values(), 1).await?;
+            match rows.len() {
+                1 => Ok(rows.remove(0)),
+                read => Err(HistoryError::ReadBack {
+                    model: M::HISTORY_TABLE.model,
+                    written: 1,
+                    read,
+                }),
+            }
+        })
+        .await;
+    }
     let batches = vec![vec![(new.values(), 1)]];
-    captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
-        Ok(DB::create(exec, batches, ctx, Utc::now()).await?.remove(0))
-    })
-    .await
+    Ok(DB::create(exec, batches, ctx, Utc::now()).await?.remove(0))
 }
 
 /// Inserts many rows in batches and records a `+` for each: `statements`
