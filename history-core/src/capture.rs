@@ -105,6 +105,63 @@ pub const USER_REQUIRED_MESSAGE: &str = "history-diesel: a user is required to c
 /// rolled-back transaction takes it along.
 pub const SQLITE_CONTEXT_TABLE: &str = "history_context";
 
+impl crate::spec::HistoryTableSpec {
+    /// `SELECT COUNT(*) AS n ..`: the live rows of the source table whose
+    /// object's newest record is not a `+` or `~` with their current tracked
+    /// values (or that have no record at all): rows written by something
+    /// else than the write helpers, in client capture.
+    pub fn unrecorded_rows_sql(&self, dialect: Dialect) -> String {
+        let source = dialect.quote_table(self.source());
+        let history = dialect.quote_table(self.history());
+        let (s, h, n) = ("__history_live", "__history_record", "__history_newer");
+        let column =
+            |alias: &str, name: &str| format!("{}.{}", dialect.quote(alias), dialect.quote(name));
+        let same_object = |a: &str, b: &str| {
+            self.primary_key
+                .iter()
+                .map(|key| format!("{} = {}", column(a, key), column(b, key)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let same_values = self
+            .columns
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}{}{}",
+                    dialect.comparable(c.ty, &column(h, c.name)),
+                    dialect.null_safe_eq(),
+                    dialect.comparable(c.ty, &column(s, c.name))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let (date, id, kind) = (
+            crate::columns::HISTORY_DATE,
+            crate::columns::HISTORY_ID,
+            crate::columns::HISTORY_TYPE,
+        );
+        format!(
+            "SELECT COUNT(*) AS n FROM {source} AS {qs} WHERE NOT EXISTS (\
+             SELECT 1 FROM {history} AS {qh} WHERE {} AND {} <> '{}' AND {same_values} \
+             AND NOT EXISTS (SELECT 1 FROM {history} AS {qn} WHERE {} AND ({} > {} OR ({} = {} AND {} > {}))))",
+            same_object(h, s),
+            column(h, kind),
+            HistoryType::Deleted.as_str(),
+            same_object(n, h),
+            column(n, date),
+            column(h, date),
+            column(n, date),
+            column(h, date),
+            column(n, id),
+            column(h, id),
+            qs = dialect.quote(s),
+            qh = dialect.quote(h),
+            qn = dialect.quote(n),
+        )
+    }
+}
+
 /// What a migration installs for a table in trigger capture, in order: on
 /// SQLite the context table (if no other model created it), on PostgreSQL
 /// the trigger function; then one trigger per event.

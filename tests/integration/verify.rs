@@ -14,7 +14,7 @@ macro_rules! verify_suite {
                 ColumnType, Dialect, HistoricalRecords, HistoryTableSpec, SqlKind,
             };
 
-            use super::{connect, DIALECT};
+            use super::{connect, DIALECT, SOURCE_DDL};
             use crate::models::*;
             use crate::support::{scratch_dir, write_history_steps};
 
@@ -170,6 +170,61 @@ macro_rules! verify_suite {
                         .unwrap();
                 assert!(report.is_ok(), "{report}");
                 std::fs::remove_dir_all(&dir).unwrap();
+            }
+
+            #[test]
+            fn counts_the_rows_written_outside_the_helpers() {
+                use diesel::prelude::*;
+                use history_diesel::{HistoryContext, WriteWithHistory};
+                let mut conn = connect();
+                conn.batch_execute(SOURCE_DDL).unwrap();
+                conn.batch_execute(&Order::HISTORY_TABLE.up_sql(DIALECT))
+                    .unwrap();
+                let ctx = HistoryContext::new().user(1);
+                let new = |id: i32| Order {
+                    id,
+                    status: "new".into(),
+                    total: 1.0,
+                    customer_notes: String::new(),
+                    internal_notes: String::new(),
+                };
+                let first = Order::create_with_history(&mut *conn, new(1), &ctx).unwrap();
+                Order::create_with_history(&mut *conn, new(2), &ctx).unwrap();
+                let unrecorded = |conn: &mut _| {
+                    let report =
+                        verify_history_schema(conn, [&Order::HISTORY_TABLE], None).unwrap();
+                    kinds(&report)
+                        .into_iter()
+                        .map(|(_, kind)| match kind {
+                            ProblemKind::UnrecordedRows { rows } => rows,
+                            other => panic!("{other:?}"),
+                        })
+                        .sum::<i64>()
+                };
+                assert_eq!(unrecorded(&mut *conn), 0);
+                // An excluded field changed behind the helpers' back is no escape.
+                diesel::update(orders::table)
+                    .set(orders::internal_notes.eq("x"))
+                    .execute(&mut *conn)
+                    .unwrap();
+                assert_eq!(unrecorded(&mut *conn), 0);
+                diesel::update(orders::table.find(1))
+                    .set(orders::status.eq("paid"))
+                    .execute(&mut *conn)
+                    .unwrap();
+                diesel::insert_into(orders::table)
+                    .values(new(3))
+                    .execute(&mut *conn)
+                    .unwrap();
+                assert_eq!(unrecorded(&mut *conn), 2);
+                // A helper's write records the row's values again.
+                let mut paid = first.clone();
+                paid.status = "paid".into();
+                paid.save_with_history(&mut *conn, &ctx).unwrap();
+                assert_eq!(unrecorded(&mut *conn), 1);
+                let report =
+                    verify_history_schema(&mut *conn, [&Order::HISTORY_TABLE], None).unwrap();
+                assert!(report.to_string().contains("1 live row(s)"), "{report}");
             }
 
             #[test]

@@ -63,6 +63,29 @@ pub trait CatalogBackend: HistoryBackend + Sized {
     fn applied_versions<C: LoadConnection<Backend = Self>>(
         conn: &mut C,
     ) -> QueryResult<Vec<String>>;
+
+    /// The one number a `SELECT COUNT(*) AS n ..` statement returns.
+    #[doc(hidden)]
+    fn count<C: LoadConnection<Backend = Self>>(conn: &mut C, sql: &str) -> QueryResult<i64>;
+}
+
+/// A row of `COUNT(*) AS n`.
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// [`CatalogBackend::count`], the same on every backend.
+fn count<DB, C>(conn: &mut C, sql: &str) -> QueryResult<i64>
+where
+    DB: CatalogBackend,
+    C: LoadConnection<Backend = DB>,
+    i64: diesel::deserialize::FromSql<diesel::sql_types::BigInt, DB>,
+    diesel::query_builder::SqlQuery: diesel::query_builder::QueryFragment<DB>,
+{
+    let rows: Vec<Count> = diesel::sql_query(sql).load(conn)?;
+    Ok(rows.first().map_or(0, |row| row.n))
 }
 
 /// [`CatalogBackend::applied_versions`], the same on every backend.
@@ -92,6 +115,10 @@ impl CatalogBackend for diesel::pg::Pg {
         conn: &mut C,
     ) -> QueryResult<Vec<String>> {
         applied_versions(conn)
+    }
+
+    fn count<C: LoadConnection<Backend = Self>>(conn: &mut C, sql: &str) -> QueryResult<i64> {
+        count(conn, sql)
     }
 
     fn columns<C: LoadConnection<Backend = Self>>(
@@ -141,6 +168,10 @@ impl CatalogBackend for diesel::mysql::Mysql {
         applied_versions(conn)
     }
 
+    fn count<C: LoadConnection<Backend = Self>>(conn: &mut C, sql: &str) -> QueryResult<i64> {
+        count(conn, sql)
+    }
+
     fn columns<C: LoadConnection<Backend = Self>>(
         conn: &mut C,
         table: TableName<'_>,
@@ -183,6 +214,10 @@ impl CatalogBackend for diesel::sqlite::Sqlite {
         conn: &mut C,
     ) -> QueryResult<Vec<String>> {
         applied_versions(conn)
+    }
+
+    fn count<C: LoadConnection<Backend = Self>>(conn: &mut C, sql: &str) -> QueryResult<i64> {
+        count(conn, sql)
     }
 
     fn columns<C: LoadConnection<Backend = Self>>(

@@ -130,6 +130,15 @@ pub enum ProblemKind {
         /// The index.
         index: String,
     },
+    /// Client capture only: live rows whose object's newest record is not a
+    /// `+` or `~` with their current values, or that have none: rows a
+    /// write outside the helpers created or changed (plain Diesel, `psql`,
+    /// another program). `Populate` records them; trigger capture records
+    /// such writes as they happen.
+    UnrecordedRows {
+        /// How many.
+        rows: i64,
+    },
     /// Migrations of the folder that the database has not run, oldest first.
     PendingMigrations {
         /// Their versions.
@@ -165,6 +174,11 @@ impl fmt::Display for SchemaProblem {
                 f,
                 "{model}: history table `{table}` lacks index `{index}` (or it has other columns)"
             ),
+            ProblemKind::UnrecordedRows { rows } => write!(
+                f,
+                "{model}: {rows} live row(s) of its table differ from their newest record in `{table}` \
+                 (written outside the history helpers)"
+            ),
             ProblemKind::PendingMigrations { versions } => write!(
                 f,
                 "the database has not run {} history migration(s) of the folder: {}",
@@ -198,7 +212,26 @@ where
             .and_then(|folder| folder.snapshot.table(spec.model))
             .cloned()
             .unwrap_or_else(|| TableSnapshot::from_spec(spec, dialect));
+        let before = report.problems.len();
         compare_table::<C>(conn, &expected, &mut report)?;
+        // Only a table as it should be can be compared row by row, with
+        // its source table there.
+        let comparable = spec.capture == crate::Capture::Client
+            && report.problems.len() == before
+            && !C::Backend::columns(conn, spec.source())
+                .map_err(HistoryError::Database)?
+                .is_empty();
+        if comparable {
+            let rows = C::Backend::count(conn, &spec.unrecorded_rows_sql(dialect))
+                .map_err(HistoryError::Database)?;
+            if rows > 0 {
+                report.problems.push(SchemaProblem {
+                    model: spec.model.to_owned(),
+                    table: spec.history_table.to_owned(),
+                    kind: ProblemKind::UnrecordedRows { rows },
+                });
+            }
+        }
     }
     if let Some(folder) = folder {
         let applied = C::Backend::applied_versions(conn).map_err(HistoryError::Database)?;
