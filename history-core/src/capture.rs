@@ -546,11 +546,19 @@ impl Triggers<'_> {
         let columns = self.insert_columns();
         // Inside a trigger SQLite takes the table's bare name only.
         let history = d.quote(&self.table.history_table);
+        // The context row is read once per row written, by a join that
+        // yields one row whether or not a context is set.
+        let alias = d.quote("__history_context");
+        let value = |key: ContextKey| format!("{alias}.{}", d.quote(key.name()));
+        let from = format!(
+            "FROM (SELECT 1) LEFT JOIN {} AS {alias} ON TRUE WHERE {} IS NULL",
+            d.quote(SQLITE_CONTEXT_TABLE),
+            value(ContextKey::Skip)
+        );
         let date = format!(
             "COALESCE({}, strftime('%Y-%m-%d %H:%M:%f', 'now'))",
-            d.context_value(ContextKey::Date)
+            value(ContextKey::Date)
         );
-        let keep = format!("{} IS NULL", d.context_value(ContextKey::Skip));
         for event in Event::ALL {
             let row = event.row();
             let values: Vec<String> = self
@@ -558,7 +566,7 @@ impl Triggers<'_> {
                 .iter()
                 .map(|name| format!("{row}.{}", d.quote(name)))
                 .collect();
-            let recorded = self.recorded_values(event, &date, |key| d.context_value(key));
+            let recorded = self.recorded_values(event, &date, value);
             let when = if event == Event::Update && self.skip_unchanged {
                 format!(" WHEN NOT ({})", self.unchanged())
             } else {
@@ -567,13 +575,13 @@ impl Triggers<'_> {
             let mut body = String::new();
             if self.require_user {
                 body.push_str(&format!(
-                    "    SELECT RAISE(ABORT, '{}') WHERE {} IS NULL AND {keep};\n",
+                    "    SELECT RAISE(ABORT, '{}') {from} AND {} IS NULL;\n",
                     self.refusal(),
-                    d.context_value(ContextKey::UserId)
+                    value(ContextKey::UserId)
                 ));
             }
             body.push_str(&format!(
-                "    INSERT INTO {history} ({columns}) SELECT {}, {recorded} WHERE {keep};\n",
+                "    INSERT INTO {history} ({columns}) SELECT {}, {recorded} {from};\n",
                 values.join(", ")
             ));
             statements.push(format!(
