@@ -214,7 +214,7 @@ fn plan_triggers(
         capture::create_triggers(dialect, to),
     );
     let table_changed = plan.statements.len() > first;
-    if old == new && !(table_changed && !new.is_empty()) {
+    if old == new && (new.is_empty() || !table_changed) {
         return;
     }
     let description = match (old.is_empty(), new.is_empty()) {

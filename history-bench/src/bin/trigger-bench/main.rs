@@ -126,6 +126,9 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// One system's operation: the connection and the operation's index.
+type Op<'a, C> = dyn FnMut(&mut C, usize) -> Result<()> + 'a;
+
 /// The times of one system in one workload.
 #[derive(Default)]
 struct Samples(Vec<Duration>);
@@ -143,7 +146,7 @@ impl Samples {
 fn take_turns<C>(
     conn: &mut C,
     ops: usize,
-    systems: &mut [(&str, &mut dyn FnMut(&mut C, usize) -> Result<()>)],
+    systems: &mut [(&str, &mut Op<'_, C>)],
 ) -> Result<Vec<(String, Samples)>> {
     let mut samples: Vec<Samples> = systems.iter().map(|_| Samples::default()).collect();
     let count = systems.len();
@@ -522,7 +525,7 @@ macro_rules! backend {
                     )?;
                     Ok(())
                 };
-                let mut systems: Vec<(&str, &mut dyn FnMut(&mut Conn, usize) -> Result<()>)> = vec![
+                let mut systems: Vec<(&str, &mut Op<'_, Conn>)> = vec![
                     ("plain", &mut plain_w3),
                     ("floor", &mut floor_w3),
                     ("trigger", &mut trigger_w3),
@@ -598,10 +601,7 @@ fn sqlite_open() -> Result<diesel::SqliteConnection> {
 }
 
 /// The unnest floor exists on PostgreSQL only.
-fn no_unnest<'a, C>(
-    _: &'a [&'a str],
-    _: &'a str,
-) -> Option<Box<dyn FnMut(&mut C, usize) -> Result<()> + 'a>> {
+fn no_unnest<'a, C>(_: &'a [&'a str], _: &'a str) -> Option<Box<Op<'a, C>>> {
     None
 }
 
@@ -646,7 +646,7 @@ fn pg_open() -> Result<diesel::PgConnection> {
 fn pg_unnest<'a>(
     statuses: &'a [&'a str],
     note: &'a str,
-) -> Option<Box<dyn FnMut(&mut diesel::PgConnection, usize) -> Result<()> + 'a>> {
+) -> Option<Box<Op<'a, diesel::PgConnection>>> {
     use diesel::sql_types::{Array, Double, Text};
     let totals: Vec<f64> = (0..statuses.len()).map(|i| i as f64).collect();
     let notes: Vec<&str> = statuses.iter().map(|_| note).collect();
