@@ -91,19 +91,7 @@ where
         &mut Blocking(conn),
         &values,
         true,
-        async |exec: &mut Blocking<'_, C>| match body(exec.0) {
-            Ok(value) => Ok(value),
-            Err(err) => {
-                failure = Some(err);
-                Err(HistoryError::Database(
-                    diesel::result::Error::RollbackTransaction,
-                ))
-            }
-        },
+        async |exec: &mut Blocking<'_, C>| captured::keep_failure(body(exec.0), &mut failure),
     ));
-    match (outcome, failure) {
-        (Ok(value), _) => Ok(value),
-        (Err(_), Some(err)) => Err(err),
-        (Err(err), None) => Err(E::from(err)),
-    }
+    captured::body_outcome(outcome, failure)
 }

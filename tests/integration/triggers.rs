@@ -105,8 +105,19 @@ macro_rules! trigger_suite {
                 std::sync::MutexGuard<'static, ()>,
                 impl Fn() -> ConcurrentConn + Clone,
             ) {
+                let (turn, open, _) = setup_with_url();
+                (turn, open)
+            }
+
+            /// [`setup`], and the database's URL (or path).
+            fn setup_with_url() -> (
+                std::sync::MutexGuard<'static, ()>,
+                impl Fn() -> ConcurrentConn + Clone,
+                String,
+            ) {
                 let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 let url = capture_database();
+                let text = AsRef::<std::ffi::OsStr>::as_ref(&url).to_str().unwrap().to_owned();
                 let open = move || concurrent_connection(&url);
                 let mut conn = open();
                 conn.batch_execute(CAPTURE_DDL).unwrap();
@@ -114,7 +125,7 @@ macro_rules! trigger_suite {
                     .unwrap();
                 conn.batch_execute(&Vault::history_migration(DIALECT).up)
                     .unwrap();
-                (turn, open)
+                (turn, open, text)
             }
 
             fn records(conn: &mut ConcurrentConn) -> Vec<HistoricalAccount> {
@@ -735,6 +746,52 @@ macro_rules! trigger_suite {
                     balances.sort_unstable();
                     assert_eq!(balances, (0..=THREADS * ROUNDS).collect::<Vec<_>>());
                 }
+            }
+
+            #[test]
+            fn async_helpers_and_with_context_hand_over_the_context() {
+                use diesel_async::{AsyncConnection, RunQueryDsl as AsyncRun};
+                let (_turn, open, url) = setup_with_url();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let mut conn = AsyncConn::establish(&url).await.unwrap();
+                    let account = <Account as history_diesel::asynchronous::WriteWithHistory>::create_with_history(
+                        &mut conn,
+                        NewAccount { owner: "ann", balance: 1, note: "n" },
+                        &ctx(1, "async"),
+                    )
+                    .await
+                    .unwrap();
+                    history_diesel::asynchronous::with_context(&mut conn, &ctx(2, "async fix"), async |conn| {
+                        AsyncRun::execute(
+                            diesel::update(accounts::table.find(account.id)).set(accounts::balance.eq(5)),
+                            conn,
+                        )
+                        .await?;
+                        Ok::<_, HistoryError>(())
+                    })
+                    .await
+                    .unwrap();
+                    // Outside it, the same connection carries none.
+                    AsyncRun::execute(
+                        diesel::update(accounts::table.find(account.id)).set(accounts::balance.eq(6)),
+                        &mut conn,
+                    )
+                    .await
+                    .unwrap();
+                });
+                let mut conn = open();
+                assert_eq!(
+                    summaries(&mut conn, 0),
+                    [
+                        (HistoryType::Created, "ann".to_owned(), 1, Some(1), Some("async".to_owned())),
+                        changed("ann", 5, Some(2), Some("async fix")),
+                        changed("ann", 6, None, None),
+                    ]
+                );
             }
 
             #[test]

@@ -54,10 +54,12 @@
 //!
 //! [diesel-async]: https://docs.rs/diesel-async
 
+mod capture;
 pub(crate) mod exec;
 mod read;
 mod write;
 
+pub use self::capture::with_context;
 pub use self::read::{ReadHistory, RecordNavigation};
 pub use self::write::WriteWithHistory;
 

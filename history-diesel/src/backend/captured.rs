@@ -315,3 +315,29 @@ where
     let context = values_of(super::shared::meta::<M, DB>(ctx)?.as_ref());
     Ok(DB::write_in_context(exec, write, &context).await?.len())
 }
+
+/// A `with_context` body's result as the sequence sees it: its own error
+/// kept in `failure` (returned to the caller as it is by [`body_outcome`]),
+/// a rollback for the sequence.
+pub(crate) fn keep_failure<T, E>(
+    result: Result<T, E>,
+    failure: &mut Option<E>,
+) -> Result<T, HistoryError> {
+    result.map_err(|err| {
+        *failure = Some(err);
+        HistoryError::Database(diesel::result::Error::RollbackTransaction)
+    })
+}
+
+/// What `with_context` returns: the body's value, its own error, or the
+/// sequence's.
+pub(crate) fn body_outcome<T, E: From<HistoryError>>(
+    outcome: Result<T, HistoryError>,
+    failure: Option<E>,
+) -> Result<T, E> {
+    match (outcome, failure) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(err)) => Err(err),
+        (Err(err), None) => Err(E::from(err)),
+    }
+}
