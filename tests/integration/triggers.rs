@@ -75,6 +75,77 @@ pub struct Vault {
     pub secret: String,
 }
 
+/// Three versions of one model, for migrations that follow it: client
+/// capture; trigger capture with a new column; the column made nullable
+/// (which SQLite makes by rebuilding the history table).
+pub mod ledger {
+    pub mod v1 {
+        use diesel::prelude::*;
+        use history_diesel::HistoricalRecords;
+
+        diesel::table! {
+            ledgers (id) {
+                id -> Integer,
+                owner -> Text,
+                balance -> BigInt,
+            }
+        }
+
+        #[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+        #[diesel(table_name = ledgers)]
+        #[history(exclude(balance))]
+        pub struct Ledger {
+            pub id: i32,
+            pub owner: String,
+            pub balance: i64,
+        }
+    }
+
+    pub mod v2 {
+        use diesel::prelude::*;
+        use history_diesel::HistoricalRecords;
+
+        diesel::table! {
+            ledgers (id) {
+                id -> Integer,
+                owner -> Text,
+                balance -> BigInt,
+            }
+        }
+
+        #[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+        #[diesel(table_name = ledgers)]
+        #[history(capture = trigger)]
+        pub struct Ledger {
+            pub id: i32,
+            pub owner: String,
+            pub balance: i64,
+        }
+    }
+
+    pub mod v3 {
+        use diesel::prelude::*;
+        use history_diesel::HistoricalRecords;
+
+        diesel::table! {
+            ledgers (id) {
+                id -> Integer,
+                owner -> Text,
+                balance -> Nullable<BigInt>,
+            }
+        }
+
+        #[derive(Debug, Clone, PartialEq, Queryable, Selectable, HistoricalRecords)]
+        #[diesel(table_name = ledgers)]
+        #[history(capture = trigger, require_user)]
+        pub struct Ledger {
+            pub id: i32,
+            pub owner: String,
+            pub balance: Option<i64>,
+        }
+    }
+}
+
 /// Test bodies; expanded in each backend's file next to its
 /// `capture_database()`, `concurrent_connection()`, `CAPTURE_DDL` and
 /// `DIALECT`.
@@ -792,6 +863,76 @@ macro_rules! trigger_suite {
                         changed("ann", 6, None, None),
                     ]
                 );
+            }
+
+            #[test]
+            fn migrations_rewrite_the_triggers_as_the_model_changes() {
+                use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+                use history_diesel::HistoricalRecords as _;
+
+                use crate::triggers::ledger::{v1, v2, v3};
+                let (_turn, open) = setup();
+                let mut conn = open();
+                conn.batch_execute(
+                    "DROP TABLE IF EXISTS ledgers; DROP TABLE IF EXISTS historical_ledgers; \
+                     DROP TABLE IF EXISTS __diesel_schema_migrations",
+                )
+                .unwrap();
+                conn.batch_execute(
+                    "CREATE TABLE ledgers (id INTEGER PRIMARY KEY, owner VARCHAR(50) NOT NULL, balance BIGINT)",
+                )
+                .unwrap();
+                let dir = crate::support::scratch_dir(&format!("triggers-{}", DIALECT.name()));
+                crate::support::write_history_steps(
+                    &dir,
+                    DIALECT,
+                    &[&[v1::Ledger::HISTORY_TABLE], &[v2::Ledger::HISTORY_TABLE], &[v3::Ledger::HISTORY_TABLE]],
+                );
+                let migrations = FileBasedMigrations::from_path(&dir).unwrap();
+                let insert = |conn: &mut ConcurrentConn, id: i32, balance: &str| {
+                    diesel::sql_query(format!(
+                        "INSERT INTO ledgers (id, owner, balance) VALUES ({id}, 'o', {balance})"
+                    ))
+                    .execute(conn)
+                };
+                let records = |conn: &mut ConcurrentConn| -> Vec<(i32, Option<i64>, Option<i64>)> {
+                    use v3::historical_ledgers as h;
+                    h::table
+                        .order(h::history_id)
+                        .select((h::id, h::balance, h::history_user_id))
+                        .load(conn)
+                        .unwrap()
+                };
+                let count = |conn: &mut ConcurrentConn| -> i64 {
+                    v1::historical_ledgers::table.count().get_result(conn).unwrap()
+                };
+                // v1, client capture: a raw write leaves no record.
+                conn.run_next_migration(migrations.clone()).unwrap();
+                insert(&mut conn, 1, "10").unwrap();
+                assert_eq!(count(&mut conn), 0);
+                // v2, trigger capture and a new column: the raw write is recorded.
+                conn.run_next_migration(migrations.clone()).unwrap();
+                insert(&mut conn, 2, "20").unwrap();
+                assert_eq!(records(&mut conn), [(2, Some(20), None)]);
+                // v3, the column nullable and fail-closed: the triggers follow.
+                conn.run_next_migration(migrations.clone()).unwrap();
+                assert!(insert(&mut conn, 3, "NULL").is_err());
+                with_context(&mut conn, &HistoryContext::new().user(5_i64), |conn| {
+                    insert(conn, 3, "NULL").map_err(HistoryError::from)
+                })
+                .unwrap();
+                assert_eq!(records(&mut conn), [(2, Some(20), None), (3, None, Some(5))]);
+                // Back to v2: its triggers again, no user needed.
+                conn.revert_last_migration(migrations.clone()).unwrap();
+                insert(&mut conn, 4, "40").unwrap();
+                assert_eq!(records(&mut conn).last(), Some(&(4, Some(40), None)));
+                // Back to v1: no trigger.
+                conn.revert_last_migration(migrations.clone()).unwrap();
+                let before = count(&mut conn);
+                insert(&mut conn, 5, "50").unwrap();
+                assert_eq!(count(&mut conn), before);
+                conn.revert_last_migration(migrations).unwrap();
+                std::fs::remove_dir_all(&dir).unwrap();
             }
 
             #[test]
