@@ -2,11 +2,14 @@
 //! context, run the data write, remove the context. The triggers the
 //! migration installed write the records (see `history_core::capture`).
 //!
-//! A write helper of a model in trigger capture runs its usual sequence
-//! inside [`write`], and that sequence's record steps do nothing
-//! (`shared::record_where`): the rows are still locked, checked and read
-//! back as in client capture, so every helper keeps its errors and return
-//! values, and the history is the triggers'.
+//! A write helper of a model in trigger capture runs inside [`write`]: a
+//! create, an update or a delete sends its plain statement (`write/plan.rs`);
+//! the other helpers run their usual sequence, whose record steps do nothing
+//! (`shared::record_where`), so the rows are still locked, checked and read
+//! back as in client capture and every helper keeps its errors and return
+//! values, while the history is the triggers'. On PostgreSQL a create,
+//! update or delete sent outside a transaction carries its context in its
+//! own statement instead ([`alone`]).
 //!
 //! How long a context lasts is the backend's ([`ContextScope`]); what must
 //! remove it follows from that, and from whether the write runs inside a
