@@ -154,10 +154,14 @@ pub(crate) struct ClearContext;
 
 impl<DB: HistoryBackend> QueryFragment<DB> for ClearContext {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        match DB::DIALECT.clear_context() {
-            Some(sql) => out.push_sql(&sql),
-            None => out.push_sql("SELECT 1"),
-        }
+        // PostgreSQL's settings are cleared by setting them to none, never
+        // by this node.
+        let sql = DB::DIALECT.clear_context().ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(
+                "this backend clears a context by setting it to none".into(),
+            )
+        })?;
+        out.push_sql(&sql);
         Ok(())
     }
 }

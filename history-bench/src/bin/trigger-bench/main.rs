@@ -297,8 +297,6 @@ fn ctx() -> HistoryContext<i64> {
     HistoryContext::new().user(42).reason("benchmark")
 }
 
-const STATUSES: [&str; 4] = ["new", "paid", "shipped", "done"];
-
 /// The benchmark for one backend's connection type: `$read_back` is how
 /// plain Diesel inserts one row and gets it back there.
 macro_rules! backend {
@@ -319,38 +317,22 @@ macro_rules! backend {
 
                 // W1: create one row, get it back.
                 let mut plain_w1 = |c: &mut Conn, i: usize| -> Result<()> {
-                    let new = NewPlain {
-                        status: STATUSES[i % 4],
-                        total: i as f64,
-                        note: &note,
-                    };
+                    let new = NewPlain::nth(i, &note);
                     $read_back!(c, plain_orders, new, PlainOrder);
                     Ok(())
                 };
                 let mut floor_w1 = |c: &mut Conn, i: usize| -> Result<()> {
-                    let new = NewFloor {
-                        status: STATUSES[i % 4],
-                        total: i as f64,
-                        note: &note,
-                    };
+                    let new = NewFloor::nth(i, &note);
                     $read_back!(c, floor_orders, new, FloorOrder);
                     Ok(())
                 };
                 let mut trigger_w1 = |c: &mut Conn, i: usize| -> Result<()> {
-                    let new = NewTrigger {
-                        status: STATUSES[i % 4],
-                        total: i as f64,
-                        note: &note,
-                    };
+                    let new = NewTrigger::nth(i, &note);
                     TriggerOrder::create_with_history(c, new, &ctx)?;
                     Ok(())
                 };
                 let mut client_w1 = |c: &mut Conn, i: usize| -> Result<()> {
-                    let new = NewClient {
-                        status: STATUSES[i % 4],
-                        total: i as f64,
-                        note: &note,
-                    };
+                    let new = NewClient::nth(i, &note);
                     ClientOrder::create_with_history(c, new, &ctx)?;
                     Ok(())
                 };
@@ -385,46 +367,26 @@ macro_rules! backend {
 
                 // W2: update one row by key.
                 let mut plain_w2 = |c: &mut Conn, i: usize| -> Result<()> {
-                    let row = PlainOrder {
-                        id: (i % n) as i32 + 1,
-                        status: STATUSES[(i + 1) % 4].to_owned(),
-                        total: i as f64 + 0.5,
-                        note: note.clone(),
-                    };
+                    let row = PlainOrder::changed(i, n, &note);
                     diesel::update(plain_orders::table.find(row.id))
                         .set(&row)
                         .execute(c)?;
                     Ok(())
                 };
                 let mut floor_w2 = |c: &mut Conn, i: usize| -> Result<()> {
-                    let row = FloorOrder {
-                        id: (i % n) as i32 + 1,
-                        status: STATUSES[(i + 1) % 4].to_owned(),
-                        total: i as f64 + 0.5,
-                        note: note.clone(),
-                    };
+                    let row = FloorOrder::changed(i, n, &note);
                     diesel::update(floor_orders::table.find(row.id))
                         .set(&row)
                         .execute(c)?;
                     Ok(())
                 };
                 let mut trigger_w2 = |c: &mut Conn, i: usize| -> Result<()> {
-                    let row = TriggerOrder {
-                        id: (i % n) as i32 + 1,
-                        status: STATUSES[(i + 1) % 4].to_owned(),
-                        total: i as f64 + 0.5,
-                        note: note.clone(),
-                    };
+                    let row = TriggerOrder::changed(i, n, &note);
                     row.save_with_history(c, &ctx)?;
                     Ok(())
                 };
                 let mut client_w2 = |c: &mut Conn, i: usize| -> Result<()> {
-                    let row = ClientOrder {
-                        id: (i % n) as i32 + 1,
-                        status: STATUSES[(i + 1) % 4].to_owned(),
-                        total: i as f64 + 0.5,
-                        note: note.clone(),
-                    };
+                    let row = ClientOrder::changed(i, n, &note);
                     row.save_with_history(c, &ctx)?;
                     Ok(())
                 };
@@ -449,43 +411,14 @@ macro_rules! backend {
 
                 // W3: batches of 500 rows.
                 let batches = config.batches;
-                let statuses: Vec<&str> = (0..BATCH).map(|i| STATUSES[i % 4]).collect();
-                let plain_rows: Vec<NewPlain<'_>> = statuses
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| NewPlain {
-                        status: s,
-                        total: i as f64,
-                        note: &note,
-                    })
-                    .collect();
-                let floor_rows: Vec<NewFloor<'_>> = statuses
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| NewFloor {
-                        status: s,
-                        total: i as f64,
-                        note: &note,
-                    })
-                    .collect();
-                let trigger_rows: Vec<NewTrigger<'_>> = statuses
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| NewTrigger {
-                        status: s,
-                        total: i as f64,
-                        note: &note,
-                    })
-                    .collect();
-                let client_rows: Vec<NewClient<'_>> = statuses
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| NewClient {
-                        status: s,
-                        total: i as f64,
-                        note: &note,
-                    })
-                    .collect();
+                let plain_rows: Vec<NewPlain<'_>> =
+                    (0..BATCH).map(|i| NewPlain::nth(i, &note)).collect();
+                let floor_rows: Vec<NewFloor<'_>> =
+                    (0..BATCH).map(|i| NewFloor::nth(i, &note)).collect();
+                let trigger_rows: Vec<NewTrigger<'_>> =
+                    (0..BATCH).map(|i| NewTrigger::nth(i, &note)).collect();
+                let client_rows: Vec<NewClient<'_>> =
+                    (0..BATCH).map(|i| NewClient::nth(i, &note)).collect();
                 let mut plain_w3 = |c: &mut Conn, _: usize| -> Result<()> {
                     diesel::insert_into(plain_orders::table)
                         .values(&plain_rows)
@@ -532,6 +465,7 @@ macro_rules! backend {
                     ("trig-raw", &mut raw_w3),
                     ("client", &mut client_w3),
                 ];
+                let statuses: Vec<&str> = plain_rows.iter().map(|row| row.status).collect();
                 let mut unnest_w3 = $unnest(&statuses, &note);
                 if let Some(unnest) = unnest_w3.as_mut() {
                     systems.push(("unnest", unnest));

@@ -68,6 +68,9 @@ pub struct TriggerOrder {
     pub note: String,
 }
 
+/// The statuses the rows cycle through.
+pub const STATUSES: [&str; 4] = ["new", "paid", "shipped", "done"];
+
 macro_rules! new_row {
     ($name:ident, $table:ident) => {
         /// A new row of its table.
@@ -78,6 +81,17 @@ macro_rules! new_row {
             pub total: f64,
             pub note: &'a str,
         }
+
+        impl<'a> $name<'a> {
+            /// The `i`th row of a run: every system inserts the same rows.
+            pub fn nth(i: usize, note: &'a str) -> Self {
+                $name {
+                    status: STATUSES[i % STATUSES.len()],
+                    total: i as f64,
+                    note,
+                }
+            }
+        }
     };
 }
 
@@ -85,3 +99,22 @@ new_row!(NewPlain, plain_orders);
 new_row!(NewFloor, floor_orders);
 new_row!(NewClient, client_orders);
 new_row!(NewTrigger, trigger_orders);
+
+macro_rules! changed_row {
+    ($($row:ident),*) => {$(
+        impl $row {
+            /// The `i`th update of a run of `rows` rows: every system writes
+            /// the same values to the same row.
+            pub fn changed(i: usize, rows: usize, note: &str) -> Self {
+                $row {
+                    id: (i % rows) as i32 + 1,
+                    status: STATUSES[(i + 1) % STATUSES.len()].to_owned(),
+                    total: i as f64 + 0.5,
+                    note: note.to_owned(),
+                }
+            }
+        }
+    )*};
+}
+
+changed_row!(PlainOrder, FloorOrder, ClientOrder, TriggerOrder);
