@@ -335,6 +335,112 @@ macro_rules! write_suite {
             assert_eq!(row_count(&mut conn), (18, 37));
         }
 
+        /// Every type the derive maps, NULLs among them, through one bulk
+        /// create: the rows and their records hold what was given. On
+        /// PostgreSQL rows that bind every column travel as one array per
+        /// column, and a row that leaves a field to its DEFAULT keeps the
+        /// statement a `VALUES` list.
+        #[test]
+        fn bulk_rows_of_every_type_round_trip_as_given() {
+            #[derive(Insertable)]
+            #[diesel(table_name = every_types)]
+            struct NewEvery<'a> {
+                id: i32,
+                small: i16,
+                big: i64,
+                ratio: f32,
+                amount: f64,
+                active: bool,
+                name: &'a str,
+                payload: &'a [u8],
+                day: chrono::NaiveDate,
+                clock: chrono::NaiveTime,
+                stamp: chrono::NaiveDateTime,
+                #[diesel(treat_none_as_default_value = false)]
+                note: Option<&'a str>,
+                rank: Option<i32>,
+                #[diesel(treat_none_as_default_value = false)]
+                seen_at: Option<chrono::NaiveDateTime>,
+                display_name: &'a str,
+            }
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 28).unwrap();
+            let clock = chrono::NaiveTime::from_hms_opt(23, 59, 58).unwrap();
+            let row = |id: i32, rank: Option<i32>| NewEvery {
+                id,
+                small: -7 * id as i16,
+                big: i64::MAX - i64::from(id),
+                ratio: 0.5 * id as f32,
+                amount: -1.25 * f64::from(id),
+                active: id % 2 == 0,
+                name: if id == 2 { "" } else { "naïve 'quoted' name" },
+                payload: if id == 2 { &[] } else { &[0, 255, 1] },
+                day: day + chrono::Days::new(id as u64),
+                clock,
+                stamp: day.and_time(clock),
+                note: (id != 2).then_some("a note"),
+                rank,
+                seen_at: (id == 3).then(|| day.and_time(clock)),
+                display_name: "label",
+            };
+            let expected = |row: &NewEvery<'_>| EveryType {
+                id: row.id,
+                small: row.small,
+                big: row.big,
+                ratio: row.ratio,
+                amount: row.amount,
+                active: row.active,
+                name: row.name.to_owned(),
+                payload: row.payload.to_vec(),
+                day: row.day,
+                clock: row.clock,
+                stamp: row.stamp,
+                note: row.note.map(str::to_owned),
+                rank: row.rank,
+                seen_at: row.seen_at,
+                label: row.display_name.to_owned(),
+            };
+            let mut conn = connect();
+            create_tables(&mut conn);
+            let ctx = HistoryContext::new().user(3);
+            let seen = count_statements(&mut conn);
+            // Every field bound, NULLs in `note` and `seen_at`.
+            let bound = [row(1, Some(10)), row(2, Some(0)), row(3, Some(-3))];
+            let created =
+                EveryType::bulk_create_with_history(&mut *conn, &bound, &ctx, BulkOptions::default())
+                    .unwrap();
+            let statements = std::mem::take(&mut *seen.lock().unwrap());
+            assert_eq!(created, bound.iter().map(expected).collect::<Vec<_>>());
+            // `rank` left to its DEFAULT (NULL) by the second row.
+            let defaulted = [row(4, Some(4)), row(5, None)];
+            let more =
+                EveryType::bulk_create_with_history(&mut *conn, &defaulted, &ctx, BulkOptions::default())
+                    .unwrap();
+            let fallback = std::mem::take(&mut *seen.lock().unwrap());
+            assert_eq!(more, defaulted.iter().map(expected).collect::<Vec<_>>());
+            if DIALECT == history_diesel::Dialect::Postgres {
+                assert!(statements.iter().any(|sql| sql.contains("unnest(")), "{statements:#?}");
+                assert!(!statements.iter().any(|sql| sql.contains("VALUES")), "{statements:#?}");
+                assert!(fallback.iter().any(|sql| sql.contains(", DEFAULT, ")), "{fallback:#?}");
+                assert!(!fallback.iter().any(|sql| sql.contains("unnest(")), "{fallback:#?}");
+            }
+            let records: Vec<HistoricalEveryType> = historical_every_types::table
+                .order(historical_every_types::id.asc())
+                .select(HistoricalEveryType::as_select())
+                .load(&mut *conn)
+                .unwrap();
+            assert_eq!(records.len(), 5);
+            for (record, row) in records.iter().zip(bound.iter().chain(&defaulted)) {
+                let row = expected(row);
+                assert_eq!(record.history_type, history_diesel::HistoryType::Created);
+                assert_eq!(record.history_user_id, Some(3));
+                assert_eq!(
+                    (record.id, record.big, &record.name, &record.payload, record.stamp),
+                    (row.id, row.big, &row.name, &row.payload, row.stamp)
+                );
+                assert_eq!((&record.note, record.rank, record.seen_at), (&row.note, row.rank, row.seen_at));
+            }
+        }
+
         #[test]
         fn concurrent_updates_by_filter_record_every_row_update_once() {
             const THREADS: usize = 4;

@@ -7,16 +7,18 @@
 //! sequences instead: the data write, then its records.
 
 use chrono::{DateTime, Utc};
+use diesel::insertable::InsertValues;
 use diesel::pg::Pg;
-use diesel::query_builder::QueryFragment;
-use diesel::QueryResult;
+use diesel::query_builder::{QueryFragment, ValuesClause};
+use diesel::{Insertable, QueryResult};
 
 use super::shared;
 use super::statements::{delete_node, update_node};
-use super::{ModelStatements, WriteBackend};
+use super::{InsertRows, ModelStatements, WriteBackend};
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{single_statement, Executor};
+use crate::query::PgRows;
 use crate::HistoryBackend;
 use crate::{Dialect, HistoricalRecords, HistoryType, RecordHooks, UserIdOf};
 
@@ -28,7 +30,21 @@ impl HistoryBackend for Pg {
     }
 }
 
-super::multi_row_insert!(Pg);
+/// One statement per batch: its rows as one array per column where they
+/// allow it (`query/arrays.rs`), else Diesel's multi-row `VALUES`.
+impl<'r, N: 'r, M, V> InsertRows<'r, M, Pg> for N
+where
+    M: HistoricalRecords,
+    &'r N: Insertable<M::Table, Values = ValuesClause<V, M::Table>>,
+    V: InsertValues<Pg, M::Table>,
+{
+    type Values = PgRows<V, M::Table>;
+
+    fn statements(rows: &'r [Self]) -> Vec<(Self::Values, usize)> {
+        let values = rows.iter().map(|row| row.values()).collect();
+        vec![(PgRows::new(values), rows.len())]
+    }
+}
 
 impl<M> WriteBackend<M> for Pg
 where

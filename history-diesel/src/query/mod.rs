@@ -15,6 +15,8 @@
 //! every backend, including clauses such as `RETURNING` that Diesel's types
 //! offer only on some of them.
 
+#[cfg(feature = "postgres")]
+mod arrays;
 mod context;
 #[cfg(feature = "mysql")]
 mod inserted;
@@ -33,6 +35,8 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
+#[cfg(feature = "postgres")]
+pub(crate) use self::arrays::PgRows;
 pub(crate) use self::context::{
     ClearContext, ContextRow, ContextValues, ContextWrite, ReadContext, SetContext,
 };

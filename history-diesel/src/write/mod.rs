@@ -53,7 +53,7 @@ impl Default for BulkOptions {
 /// |---|---|---|---|
 /// | create one row | 1 statement (CTE), no BEGIN/COMMIT | `INSERT .. RETURNING`, history, in a transaction | key left to `AUTO_INCREMENT`: `SELECT LAST_INSERT_ID(0), ..`, `INSERT`, `SELECT`, history; key bound: `INSERT`, `SELECT`, history; in a transaction |
 /// | update or delete by key or filter | 1 statement (CTE), no BEGIN/COMMIT | update: `UPDATE .. RETURNING key`, history; delete: history, `DELETE` | `SELECT key .. FOR UPDATE`, `UPDATE`/`DELETE`, history; `save_with_history`: `UPDATE`, history |
-/// | bulk create | 1 CTE per batch | one `INSERT .. RETURNING` per run of rows that name the same columns + 1 history per batch: 2 per batch when the rows all give (or all leave out) the same fields (see [`InsertRows`]) | 4 per batch (3 with bound keys) |
+/// | bulk create | 1 CTE per batch, its rows bound as one array per column (`unnest`; the same prepared statement for every batch size) where every row binds every column, else a `VALUES` list | one `INSERT .. RETURNING` per run of rows that name the same columns + 1 history per batch: 2 per batch when the rows all give (or all leave out) the same fields (see [`InsertRows`]) | 4 per batch (3 with bound keys) |
 /// | bulk update | key check `FOR UPDATE`, multi-row upsert, history per batch | the same (no `FOR UPDATE`) | the same |
 /// | restore | lock and read the live row, then as bulk update of one row (or insert and its record, for an undelete) | the same (no lock) | the same |
 ///
