@@ -190,6 +190,40 @@ macro_rules! every_helper {
         }
         let live: Vec<Order> = $step!(orders::table.order(orders::id).select(Order::as_select()).load(&mut *conn)).unwrap();
         seen.push(format!("live {:?}", live.iter().map(|o| (o.id, o.status.as_str(), o.total)).collect::<Vec<_>>()));
+
+        // Keys only: each key names the row of its input position, and each
+        // row has its `+`.
+        let keyed = $step!(Order::bulk_create_keys_with_history(
+            &mut *conn,
+            &rows[..3],
+            &ctx,
+            BulkOptions { batch_size: 2 }
+        ))
+        .unwrap();
+        let keyed_rows: Vec<Order> = $step!(orders::table
+            .filter(orders::id.eq_any(&keyed))
+            .select(Order::as_select())
+            .load(&mut *conn))
+        .unwrap();
+        // The newest three of those keys' records (SQLite hands out the keys
+        // of deleted rows again).
+        let keyed_records: Vec<HistoricalOrder> = $step!(historical_orders::table
+            .filter(historical_orders::id.eq_any(&keyed))
+            .order(historical_orders::history_id.desc())
+            .limit(3)
+            .select(HistoricalOrder::as_select())
+            .load(&mut *conn))
+        .unwrap();
+        let position = |id: i32| keyed.iter().position(|key| *key == id);
+        let mut by_position: Vec<_> = keyed_rows.iter().map(|o| (position(o.id), o.total)).collect();
+        by_position.sort_by_key(|(at, _)| *at);
+        seen.push(format!(
+            "keyed {by_position:?} records {:?}",
+            keyed_records
+                .iter()
+                .map(|r| (r.history_type.as_str(), r.history_user_id))
+                .collect::<Vec<_>>()
+        ));
         seen
     }};
 }
@@ -327,13 +361,18 @@ macro_rules! async_suite {
                 assert_eq!(async_seen[9], "Err(NoRecords { model: \"Order\" })");
                 assert!(async_seen[10].starts_with("Ok(Tag { code: \"a\""), "{}", async_seen[10]);
                 assert_eq!(async_seen[11], "Err(true)");
-                let kinds: String = async_seen[12..async_seen.len() - 1].iter().map(|line| &line[..1]).collect();
+                let kinds: String = async_seen[12..async_seen.len() - 2].iter().map(|line| &line[..1]).collect();
                 // create, save, 5 bulk, 5 whole, 5 by filter, 2 deletes by
                 // filter, the delete, the undelete.
                 assert_eq!(kinds, "+~+++++~~~~~~~~~~---+");
-                assert_eq!(async_seen[async_seen.len() - 2], "+ 1 paid 10 \"\" Some(7) Some(\"restored by hand\")");
+                assert_eq!(async_seen[async_seen.len() - 3], "+ 1 paid 10 \"\" Some(7) Some(\"restored by hand\")");
                 assert_eq!(
                     async_seen[async_seen.len() - 1],
+                    "keyed [(Some(0), 0.0), (Some(1), 1.0), (Some(2), 2.0)] \
+                     records [(\"+\", Some(7)), (\"+\", Some(7)), (\"+\", Some(7))]"
+                );
+                assert_eq!(
+                    async_seen[async_seen.len() - 2],
                     "live [(1, \"paid\", 10.0), (2, \"bulk\", 1.0), (3, \"bulk\", 2.0), (4, \"bulk\", 3.0)]"
                 );
             }

@@ -756,13 +756,20 @@ macro_rules! trigger_suite {
                         note: "n",
                     })
                     .collect();
-                Account::bulk_create_with_history(
+                // Keys only, in trigger capture too.
+                let keys = Account::bulk_create_keys_with_history(
                     &mut conn,
                     &rows,
                     &ctx(100, "open"),
                     BulkOptions::default(),
                 )
                 .unwrap();
+                let stored: Vec<i32> = accounts::table
+                    .select(accounts::id)
+                    .order(accounts::id)
+                    .load(&mut conn)
+                    .unwrap();
+                assert_eq!(keys, stored);
                 let threads: Vec<_> = (0..THREADS)
                     .map(|thread| {
                         let open = open.clone();

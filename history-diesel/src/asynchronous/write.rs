@@ -7,7 +7,7 @@ use diesel::Insertable;
 use diesel_async::AsyncConnection;
 
 use super::exec::Awaiting;
-use crate::backend::{InsertRows, WriteBackend};
+use crate::backend::{InsertRows, KeysOnly, WholeRows, WriteBackend};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::write::{self as plan, BulkOptions};
@@ -51,23 +51,47 @@ pub trait WriteWithHistory: HistoricalRecords {
         R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
         let binds = plan::binds_per_row::<Self, C::Backend, N>(rows)?;
-        let statements = plan::insert_batches::<Self, C::Backend, N>(rows);
-        // Boxed, the function and its statements, so that the future's state
-        // names them by types of their own rather than through `N`'s impls
-        // (see `InsertBatches`).
-        let statements: ErasedBatches<'r, C::Backend> = Box::new(move |batch, per_statement| {
-            statements(batch, per_statement)
-                .into_iter()
-                .map(|batch| {
-                    batch
-                        .into_iter()
-                        .map(|(values, rows)| (Box::new(values) as Erased<'r, C::Backend>, rows))
-                        .collect()
-                })
-                .collect()
-        });
+        let statements = erased_batches::<Self, C::Backend, N>(rows);
         let exec = &mut Awaiting(conn);
-        plan::bulk_create(exec, statements, rows.len(), binds, contexts, options).await
+        plan::bulk_create::<Self, _, WholeRows, _, _, _>(
+            exec,
+            statements,
+            rows.len(),
+            binds,
+            contexts,
+            options,
+        )
+        .await
+    }
+
+    /// Inserts many rows in batches, records a `+` for each and returns
+    /// their keys; see
+    /// [`crate::WriteWithHistory::bulk_create_keys_with_history`].
+    async fn bulk_create_keys_with_history<'r, C, N, R>(
+        conn: &mut C,
+        rows: &'r [N],
+        contexts: &R,
+        options: BulkOptions,
+    ) -> Result<Vec<Self::Id>, HistoryError>
+    where
+        C: AsyncConnection,
+        C::Backend: WriteBackend<Self>,
+        N: InsertRows<'r, Self, C::Backend> + Sync,
+        N::Values: Send + Sync + 'r,
+        R: RowContexts<UserIdOf<Self>> + ?Sized,
+    {
+        let binds = plan::binds_per_row::<Self, C::Backend, N>(rows)?;
+        let statements = erased_batches::<Self, C::Backend, N>(rows);
+        let exec = &mut Awaiting(conn);
+        plan::bulk_create::<Self, _, KeysOnly, _, _, _>(
+            exec,
+            statements,
+            rows.len(),
+            binds,
+            contexts,
+            options,
+        )
+        .await
     }
 
     /// Writes many existing rows whole and records a `~` for each; see
@@ -214,3 +238,27 @@ type Erased<'r, DB> = Box<dyn QueryFragment<DB> + Send + Sync + 'r>;
 /// The `InsertBatches` of a bulk create, boxed.
 type ErasedBatches<'r, DB> =
     Box<dyn Fn(usize, usize) -> Vec<Vec<(Erased<'r, DB>, usize)>> + Send + Sync + 'r>;
+
+/// The statements of a bulk create's rows, boxed with the function that cuts
+/// them, so that the future's state names them by types of their own rather
+/// than through `N`'s impls (see `InsertBatches`).
+fn erased_batches<'r, M, DB, N>(rows: &'r [N]) -> ErasedBatches<'r, DB>
+where
+    M: HistoricalRecords,
+    DB: diesel::backend::Backend,
+    N: InsertRows<'r, M, DB> + Sync,
+    N::Values: Send + Sync + 'r,
+{
+    let statements = plan::insert_batches::<M, DB, N>(rows);
+    Box::new(move |batch, per_statement| {
+        statements(batch, per_statement)
+            .into_iter()
+            .map(|batch| {
+                batch
+                    .into_iter()
+                    .map(|(values, rows)| (Box::new(values) as Erased<'r, DB>, rows))
+                    .collect()
+            })
+            .collect()
+    })
+}

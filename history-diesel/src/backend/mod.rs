@@ -27,7 +27,7 @@ pub(crate) mod statements;
 use chrono::{DateTime, Utc};
 use diesel::query_builder::QueryFragment;
 
-pub use self::statements::{ModelStatements, KEY_CHUNK};
+pub use self::statements::{KeysOnly, ModelStatements, Returning, WholeRows, KEY_CHUNK};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::Executor;
@@ -54,56 +54,60 @@ pub trait WriteBackend<M: HistoricalRecords>:
     /// Runs batches of insert statements (each with its row count) in one
     /// transaction and records a `+` for every row: by default each
     /// statement read back as [`insert_returning`](Self::insert_returning)
-    /// does, then one history statement per batch.
+    /// does, then one history statement per batch. Returns what `Out` reads
+    /// back of each row, in input order.
     #[doc(hidden)]
-    async fn create<E, V, R>(
+    async fn create<Out, E, V, R>(
         exec: &mut E,
         batches: Vec<Vec<(V, usize)>>,
         contexts: &R,
         now: DateTime<Utc>,
-    ) -> Result<Vec<M>, HistoryError>
+    ) -> Result<Vec<Out::Row>, HistoryError>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
         let total = batches.iter().flatten().map(|(_, count)| count).sum();
         let metas = shared::metas::<M, Self, R>(contexts, 0, total, now)?;
-        shared::create_then_record::<M, Self, E, V>(exec, batches, &metas).await
+        shared::create_then_record::<M, Self, Out, E, V>(exec, batches, &metas).await
     }
 
     /// Inserts the rows of `statements`, `batch` rows per statement, and
     /// records a `+` for each.
     #[doc(hidden)]
-    async fn bulk_create<E, S, R>(
+    async fn bulk_create<Out, E, S, R>(
         exec: &mut E,
         statements: S,
         batch: usize,
         contexts: &R,
         now: DateTime<Utc>,
-    ) -> Result<Vec<M>, HistoryError>
+    ) -> Result<Vec<Out::Row>, HistoryError>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         S: InsertBatches<Values: QueryFragment<Self>>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
-        Self::create(exec, statements.batches(batch, batch), contexts, now).await
+        Self::create::<Out, _, _, _>(exec, statements.batches(batch, batch), contexts, now).await
     }
 
-    /// Inserts one statement's `count` rows and reads them back as stored:
-    /// by default with the insert's own `RETURNING`.
+    /// Inserts one statement's `count` rows and reads back what `Out` reads
+    /// of them as stored: by default with the insert's own `RETURNING`.
     #[doc(hidden)]
-    async fn insert_returning<E, V>(
+    async fn insert_returning<Out, E, V>(
         exec: &mut E,
         values: V,
         count: usize,
-    ) -> Result<Vec<M>, HistoryError>
+    ) -> Result<Vec<Out::Row>, HistoryError>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>,
     {
         let _ = count;
-        shared::insert_returning::<M, Self, E, V>(exec, values).await
+        shared::insert_returning::<M, Self, Out, E, V>(exec, values).await
     }
 
     /// Updates the rows `filter` selects and records a `~` for each.

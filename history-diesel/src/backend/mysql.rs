@@ -13,18 +13,14 @@
 //!   guess.
 
 use chrono::{DateTime, Utc};
-use diesel::deserialize::FromSqlRow;
-use diesel::dsl::AsSelect as SelectBy;
-use diesel::expression::{QueryMetadata, Selectable};
 use diesel::mysql::{Mysql, MysqlQueryBuilder, MysqlType};
 use diesel::query_builder::bind_collector::RawBytesBindCollector;
 use diesel::query_builder::{QueryBuilder, QueryFragment};
 use diesel::sql_types::{BigInt, HasSqlType};
-use diesel::{QueryResult, SelectableHelper};
+use diesel::QueryResult;
 
 use super::shared;
-use super::statements::SelectionSqlType;
-use super::{InsertBatches, ModelStatements, WriteBackend, KEY_CHUNK};
+use super::{InsertBatches, ModelStatements, Returning, WriteBackend, KEY_CHUNK};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{atomic, Executor};
@@ -44,45 +40,43 @@ super::multi_row_insert!(Mysql);
 
 impl<M> WriteBackend<M> for Mysql
 where
-    M: HistoricalRecords
-        + Selectable<Mysql>
-        + FromSqlRow<SelectionSqlType<M, Mysql>, Mysql>
-        + 'static,
-    SelectionSqlType<M, Mysql>:
-        diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
-    SelectBy<M, Mysql>: QueryFragment<Mysql>,
-    Mysql: ModelStatements<M> + HasSqlType<KeySqlType<M>> + QueryMetadata<SelectBy<M, Mysql>>,
+    M: HistoricalRecords,
+    Mysql: ModelStatements<M> + HasSqlType<KeySqlType<M>>,
 {
     /// Under `innodb_autoinc_lock_mode = 2` a multi-row insert of generated
     /// keys is refused before anything is written ([`NOT_CONSECUTIVE`]),
     /// and the rows are inserted again one per statement.
-    async fn bulk_create<E, S, R>(
+    async fn bulk_create<Out, E, S, R>(
         exec: &mut E,
         statements: S,
         batch: usize,
         contexts: &R,
         now: DateTime<Utc>,
-    ) -> Result<Vec<M>, HistoryError>
+    ) -> Result<Vec<Out::Row>, HistoryError>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         S: InsertBatches<Values: QueryFragment<Self>>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
     {
-        match Self::create(exec, statements.batches(batch, batch), contexts, now).await {
+        let batches = statements.batches(batch, batch);
+        match Self::create::<Out, _, _, _>(exec, batches, contexts, now).await {
             // Refused before anything was written, and rolled back whole.
             Err(err) if batch > 1 && is_not_consecutive(&err) => {
-                Self::create(exec, statements.batches(batch, 1), contexts, now).await
+                let batches = statements.batches(batch, 1);
+                Self::create::<Out, _, _, _>(exec, batches, contexts, now).await
             }
             other => other,
         }
     }
 
-    async fn insert_returning<E, V>(
+    async fn insert_returning<Out, E, V>(
         exec: &mut E,
         values: V,
         count: usize,
-    ) -> Result<Vec<M>, HistoryError>
+    ) -> Result<Vec<Out::Row>, HistoryError>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>,
     {
@@ -107,14 +101,13 @@ where
         Mysql::insert_values(exec, values)
             .await
             .map_err(|err| shared::conflict(spec, err))?;
-        Ok(exec
-            .load::<_, M>(Rows::<_, SelectBy<M, Mysql>>::of(InsertedRows {
-                spec,
-                selection: M::as_select(),
-                keys: &keys,
-                key_type: std::marker::PhantomData::<KeySqlType<M>>,
-            }))
-            .await?)
+        let inserted = InsertedRows {
+            spec,
+            selection: Out::selection(),
+            keys: &keys,
+            key_type: std::marker::PhantomData::<KeySqlType<M>>,
+        };
+        Ok(Out::load(exec, inserted).await?)
     }
 
     async fn update<E, W, Ch>(

@@ -14,7 +14,7 @@ use diesel::{Insertable, QueryResult};
 
 use super::shared;
 use super::statements::{delete_node, update_node};
-use super::{InsertRows, ModelStatements, WriteBackend};
+use super::{InsertRows, ModelStatements, Returning, WriteBackend};
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{single_statement, Executor};
@@ -53,13 +53,14 @@ where
 {
     const CONTEXT_IN_WRITE: bool = true;
 
-    async fn create<E, V, R>(
+    async fn create<Out, E, V, R>(
         exec: &mut E,
         batches: Vec<Vec<(V, usize)>>,
         contexts: &R,
         now: DateTime<Utc>,
-    ) -> Result<Vec<M>, HistoryError>
+    ) -> Result<Vec<Out::Row>, HistoryError>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>,
         R: RowContexts<UserIdOf<M>> + ?Sized,
@@ -68,7 +69,7 @@ where
         let total = batches.iter().flatten().map(|(_, count)| count).sum();
         let metas = shared::metas::<M, Pg, R>(contexts, 0, total, now)?;
         let Some(meta) = one_statement_meta::<M>(&metas) else {
-            return shared::create_then_record::<M, Pg, E, V>(exec, batches, &metas).await;
+            return shared::create_then_record::<M, Pg, Out, E, V>(exec, batches, &metas).await;
         };
         // Each statement inserts its rows and their records at once; the
         // batches share one transaction, without savepoints.
@@ -76,15 +77,14 @@ where
         let statements: Vec<(V, usize)> = batches.into_iter().flatten().collect();
         let alone = statements.len() == 1 && !<M::Hooks as RecordHooks<M>>::AFTER_RECORD;
         single_statement(exec, alone, async move |exec: &mut E| {
-            let mut models: Vec<M> = Vec::with_capacity(total);
+            let mut rows: Vec<Out::Row> = Vec::with_capacity(total);
             for (values, count) in statements {
-                let inserted =
-                    Pg::insert_with_history(exec, values, &meta)
-                        .await
-                        .map_err(|err| match shared::conflict(spec, err) {
-                            HistoryError::Database(err) => shared::missing_history_table(spec, err),
-                            other => other,
-                        })?;
+                let inserted = Pg::insert_with_history::<Out, _, _>(exec, values, &meta)
+                    .await
+                    .map_err(|err| match shared::conflict(spec, err) {
+                        HistoryError::Database(err) => shared::missing_history_table(spec, err),
+                        other => other,
+                    })?;
                 if inserted.len() != count {
                     return Err(HistoryError::ReadBack {
                         model: spec.model,
@@ -92,11 +92,11 @@ where
                         read: inserted.len(),
                     });
                 }
-                let ids: Vec<M::Id> = inserted.iter().map(M::history_key).collect();
+                let ids: Vec<M::Id> = inserted.iter().map(Out::key).collect();
                 shared::after_hook::<M, Pg, E>(exec, &ids, HistoryType::Created).await?;
-                models.extend(inserted);
+                rows.extend(inserted);
             }
-            Ok(models)
+            Ok(rows)
         })
         .await
     }

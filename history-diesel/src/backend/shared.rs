@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::query_builder::QueryFragment;
 
-use super::{ModelStatements, WriteBackend, KEY_CHUNK};
+use super::{ModelStatements, Returning, WriteBackend, KEY_CHUNK};
 use crate::context::{HistoryContext, HistoryMeta, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{atomic, Executor};
@@ -74,24 +74,25 @@ fn check_source<M: HistoricalRecords, DB: ModelStatements<M>>() -> Result<(), Hi
 /// ([`WriteBackend::insert_returning`]), and records a `+` for each batch's
 /// rows, one history statement per batch (and distinct context); all in one
 /// transaction, without a savepoint per batch.
-pub(crate) async fn create_then_record<M, DB, E, V>(
+pub(crate) async fn create_then_record<M, DB, Out, E, V>(
     exec: &mut E,
     batches: Vec<Vec<(V, usize)>>,
     metas: &Metas<M>,
-) -> Result<Vec<M>, HistoryError>
+) -> Result<Vec<Out::Row>, HistoryError>
 where
     M: HistoricalRecords,
     DB: WriteBackend<M>,
+    Out: Returning<M, DB>,
     E: Executor<Backend = DB>,
     V: QueryFragment<DB>,
 {
     let spec = &M::HISTORY_TABLE;
     atomic(exec, async move |exec: &mut E| {
-        let mut models: Vec<M> = Vec::new();
+        let mut rows: Vec<Out::Row> = Vec::new();
         for batch in batches {
-            let first = models.len();
+            let first = rows.len();
             for (values, count) in batch {
-                let inserted = DB::insert_returning(exec, values, count).await?;
+                let inserted = DB::insert_returning::<Out, _, _>(exec, values, count).await?;
                 if inserted.len() != count {
                     return Err(HistoryError::ReadBack {
                         model: spec.model,
@@ -99,34 +100,35 @@ where
                         read: inserted.len(),
                     });
                 }
-                models.extend(inserted);
+                rows.extend(inserted);
             }
-            let ids: Vec<M::Id> = models[first..].iter().map(M::history_key).collect();
+            let ids: Vec<M::Id> = rows[first..].iter().map(Out::key).collect();
             // One metadata for all rows, or the batch's own rows'.
             let batch_metas = match metas.as_slice() {
                 [_] => &metas[..],
-                per_row => &per_row[first..models.len()],
+                per_row => &per_row[first..rows.len()],
             };
             record_grouped::<M, DB, E>(exec, &ids, batch_metas, HistoryType::Created).await?;
         }
-        Ok(models)
+        Ok(rows)
     })
     .await
 }
 
 /// `INSERT .. RETURNING` of one statement's rows: how PostgreSQL and SQLite
 /// read back what they inserted.
-pub(crate) async fn insert_returning<M, DB, E, V>(
+pub(crate) async fn insert_returning<M, DB, Out, E, V>(
     exec: &mut E,
     values: V,
-) -> Result<Vec<M>, HistoryError>
+) -> Result<Vec<Out::Row>, HistoryError>
 where
     M: HistoricalRecords,
     DB: ModelStatements<M>,
+    Out: Returning<M, DB>,
     E: Executor<Backend = DB>,
     V: QueryFragment<DB>,
 {
-    DB::insert_values_returning(exec, values)
+    DB::insert_values_returning::<Out, _, _>(exec, values)
         .await
         .map_err(|err| conflict(&M::HISTORY_TABLE, err))
 }

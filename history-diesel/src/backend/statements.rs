@@ -38,6 +38,77 @@ use crate::{
 /// statement per chunk (bind limits: SQLite 32766, PostgreSQL and MySQL 65535).
 pub const KEY_CHUNK: usize = 1000;
 
+/// What a write reads back of the rows it inserted: [`WholeRows`], the
+/// rows as stored, or [`KeysOnly`], their keys (what a caller who does not
+/// need the rows pays for: a key per row rather than every column).
+#[allow(async_fn_in_trait)] // implemented inside the crate only
+#[doc(hidden)]
+pub trait Returning<M: HistoricalRecords, DB: ModelStatements<M>> {
+    /// One row as read back.
+    type Row;
+    /// The selection that reads it.
+    type Selection: QueryFragment<DB>;
+    /// [`Selection`](Self::Selection)'s value.
+    fn selection() -> Self::Selection;
+    /// The key of a row read back.
+    fn key(row: &Self::Row) -> M::Id;
+    /// Runs `node`, whose selection is [`selection`](Self::selection).
+    async fn load<E, N>(exec: &mut E, node: N) -> QueryResult<Vec<Self::Row>>
+    where
+        E: Executor<Backend = DB>,
+        N: QueryFragment<DB> + QueryId;
+}
+
+/// Reads back the rows as stored, database defaults filled in.
+#[doc(hidden)]
+pub struct WholeRows;
+
+/// Reads back the rows' keys only.
+#[doc(hidden)]
+pub struct KeysOnly;
+
+impl<M: HistoricalRecords, DB: ModelStatements<M>> Returning<M, DB> for WholeRows {
+    type Row = M;
+    type Selection = DB::RowSelection;
+
+    fn selection() -> Self::Selection {
+        DB::row_selection()
+    }
+
+    fn key(row: &M) -> M::Id {
+        row.history_key()
+    }
+
+    async fn load<E, N>(exec: &mut E, node: N) -> QueryResult<Vec<M>>
+    where
+        E: Executor<Backend = DB>,
+        N: QueryFragment<DB> + QueryId,
+    {
+        DB::load_rows(exec, node).await
+    }
+}
+
+impl<M: HistoricalRecords, DB: ModelStatements<M>> Returning<M, DB> for KeysOnly {
+    type Row = M::Id;
+    type Selection = Names;
+
+    fn selection() -> Names {
+        Names(M::HISTORY_TABLE.primary_key)
+    }
+
+    fn key(row: &M::Id) -> M::Id {
+        row.clone()
+    }
+
+    async fn load<E, N>(exec: &mut E, node: N) -> QueryResult<Vec<M::Id>>
+    where
+        E: Executor<Backend = DB>,
+        N: QueryFragment<DB> + QueryId,
+    {
+        DB::load_keys(exec, node).await
+    }
+}
+
 /// The SQL type of a `Selectable`'s selection.
 pub(crate) type SelectionSqlType<T, DB> =
     <<T as Selectable<DB>>::SelectExpression as Expression>::SqlType;
@@ -119,22 +190,47 @@ pub trait ModelStatements<M: HistoricalRecords>: HistoryBackend {
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>;
 
-    /// `INSERT INTO source values RETURNING ..`: the rows as stored.
-    async fn insert_values_returning<E, V>(exec: &mut E, values: V) -> QueryResult<Vec<M>>
+    /// `INSERT INTO source values RETURNING ..`: what `Out` reads back of
+    /// the rows as stored.
+    async fn insert_values_returning<Out, E, V>(
+        exec: &mut E,
+        values: V,
+    ) -> QueryResult<Vec<Out::Row>>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>;
 
     /// One data-modifying CTE: `INSERT INTO source values`, and a `+` record
-    /// of every row it inserted; the rows as stored.
-    async fn insert_with_history<E, V>(
+    /// of every row it inserted; what `Out` reads back of the rows as stored.
+    async fn insert_with_history<Out, E, V>(
         exec: &mut E,
         values: V,
         meta: &HistoryMeta<UserIdOf<M>>,
-    ) -> QueryResult<Vec<M>>
+    ) -> QueryResult<Vec<Out::Row>>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>;
+
+    /// The model's selection as a write reads its rows back (see [`ReadBack`]).
+    type RowSelection: QueryFragment<Self>;
+
+    /// [`RowSelection`](Self::RowSelection)'s value.
+    fn row_selection() -> Self::RowSelection;
+
+    /// Runs `node`, whose selection is [`row_selection`](Self::row_selection),
+    /// and returns its rows as models.
+    async fn load_rows<E, N>(exec: &mut E, node: N) -> QueryResult<Vec<M>>
+    where
+        E: Executor<Backend = Self>,
+        N: QueryFragment<Self> + QueryId;
+
+    /// Runs `node`, which selects the key columns, and returns the keys.
+    async fn load_keys<E, N>(exec: &mut E, node: N) -> QueryResult<Vec<M::Id>>
+    where
+        E: Executor<Backend = Self>,
+        N: QueryFragment<Self> + QueryId;
 
     /// One data-modifying CTE: `write` (an `UPDATE` or `DELETE` without its
     /// `RETURNING`), and a record of `kind` for every row it returns, as it
@@ -420,26 +516,30 @@ where
         .await
     }
 
-    async fn insert_values_returning<E, V>(exec: &mut E, values: V) -> QueryResult<Vec<M>>
+    async fn insert_values_returning<Out, E, V>(
+        exec: &mut E,
+        values: V,
+    ) -> QueryResult<Vec<Out::Row>>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>,
     {
-        let spec = &M::HISTORY_TABLE;
         let insert = InsertValues {
-            spec,
+            spec: &M::HISTORY_TABLE,
             values,
-            returning: Some(ReadBack::of(spec, M::as_select())),
+            returning: Some(Out::selection()),
         };
-        exec.load(Rows::<_, SelectBy<M, DB>>::of(insert)).await
+        Out::load(exec, insert).await
     }
 
-    async fn insert_with_history<E, V>(
+    async fn insert_with_history<Out, E, V>(
         exec: &mut E,
         values: V,
         meta: &HistoryMeta<UserIdOf<M>>,
-    ) -> QueryResult<Vec<M>>
+    ) -> QueryResult<Vec<Out::Row>>
     where
+        Out: Returning<M, Self>,
         E: Executor<Backend = Self>,
         V: QueryFragment<Self>,
     {
@@ -452,9 +552,31 @@ where
                 returning: None,
             },
             record: record_node::<M, _>(Some(WRITE_CTE), Fixed("TRUE"), HistoryType::Created, meta),
-            selection: ReadBack::of(spec, M::as_select()),
+            selection: Out::selection(),
         };
-        exec.load(Rows::<_, SelectBy<M, DB>>::of(write)).await
+        Out::load(exec, write).await
+    }
+
+    type RowSelection = ReadBack<SelectBy<M, DB>>;
+
+    fn row_selection() -> Self::RowSelection {
+        ReadBack::of(&M::HISTORY_TABLE, M::as_select())
+    }
+
+    async fn load_rows<E, N>(exec: &mut E, node: N) -> QueryResult<Vec<M>>
+    where
+        E: Executor<Backend = Self>,
+        N: QueryFragment<Self> + QueryId,
+    {
+        exec.load(Rows::<_, SelectBy<M, DB>>::of(node)).await
+    }
+
+    async fn load_keys<E, N>(exec: &mut E, node: N) -> QueryResult<Vec<M::Id>>
+    where
+        E: Executor<Backend = Self>,
+        N: QueryFragment<Self> + QueryId,
+    {
+        exec.load(Rows::<_, KeySqlType<M>>::of(node)).await
     }
 
     async fn write_with_history<E, Wr>(

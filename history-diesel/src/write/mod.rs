@@ -16,7 +16,7 @@ use diesel::query_builder::{AsChangeset, QueryFragment};
 use diesel::sql_types::BoolOrNullableBool;
 use diesel::Insertable;
 
-use crate::backend::{InsertRows, WriteBackend};
+use crate::backend::{InsertRows, KeysOnly, Returning, WholeRows, WriteBackend};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{block, Blocking};
@@ -164,16 +164,57 @@ pub trait WriteWithHistory: HistoricalRecords {
         N: InsertRows<'r, Self, C::Backend>,
         R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
-        let binds = binds_per_row::<Self, C::Backend, N>(rows)?;
-        let statements = insert_batches::<Self, C::Backend, N>(rows);
-        let exec = &mut Blocking(conn);
-        block(bulk_create(
-            exec,
-            statements,
-            rows.len(),
-            binds,
-            contexts,
-            options,
+        block(bulk_create_rows::<Self, C, N, R, WholeRows>(
+            conn, rows, contexts, options,
+        ))
+    }
+
+    /// As [`bulk_create_with_history`](Self::bulk_create_with_history), but
+    /// reads back only the keys of the rows, in input order: the call for a
+    /// caller who does not need the rows, which then do not travel back
+    /// (on PostgreSQL the insert and its records stay one statement, which
+    /// returns one key per row; SQLite returns the keys from the insert;
+    /// MySQL reads them back by key instead of reading every column).
+    ///
+    /// ```
+    /// # use diesel::{connection::SimpleConnection, prelude::*};
+    /// # use history_diesel::{Dialect, HistoricalRecords};
+    /// # diesel::table! { orders (id) { id -> Integer, status -> Text, total -> Double } }
+    /// # #[derive(Queryable, Selectable, Identifiable, AsChangeset, HistoricalRecords)]
+    /// # #[diesel(table_name = orders)]
+    /// # pub struct Order { pub id: i32, pub status: String, pub total: f64 }
+    /// # #[derive(Insertable)]
+    /// # #[diesel(table_name = orders)]
+    /// # pub struct NewOrder<'a> { pub status: &'a str, pub total: f64 }
+    /// use history_diesel::prelude::*;
+    /// use history_diesel::BulkOptions;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mut conn = SqliteConnection::establish(":memory:")?;
+    /// # conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL, total DOUBLE NOT NULL);")?;
+    /// # conn.batch_execute(&Order::history_migration(Dialect::Sqlite).up)?;
+    /// let new: Vec<NewOrder> = (0..3).map(|i| NewOrder { status: "new", total: f64::from(i) }).collect();
+    /// let ctx = HistoryContext::new().user(7).reason("import");
+    /// let ids = Order::bulk_create_keys_with_history(&mut conn, &new, &ctx, BulkOptions::default())?;
+    /// assert_eq!(ids, [1, 2, 3]);
+    /// assert_eq!(historical_orders::table.count().get_result::<i64>(&mut conn)?, 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn bulk_create_keys_with_history<'r, C, N, R>(
+        conn: &mut C,
+        rows: &'r [N],
+        contexts: &R,
+        options: BulkOptions,
+    ) -> Result<Vec<Self::Id>, HistoryError>
+    where
+        C: LoadConnection,
+        C::Backend: WriteBackend<Self>,
+        N: InsertRows<'r, Self, C::Backend>,
+        R: RowContexts<UserIdOf<Self>> + ?Sized,
+    {
+        block(bulk_create_rows::<Self, C, N, R, KeysOnly>(
+            conn, rows, contexts, options,
         ))
     }
 
@@ -351,3 +392,33 @@ pub trait WriteWithHistory: HistoricalRecords {
 }
 
 impl<M: HistoricalRecords> WriteWithHistory for M {}
+
+/// The bulk creates of [`WriteWithHistory`] on a synchronous connection,
+/// reading back what `Out` reads of each row.
+async fn bulk_create_rows<'r, M, C, N, R, Out>(
+    conn: &mut C,
+    rows: &'r [N],
+    contexts: &R,
+    options: BulkOptions,
+) -> Result<Vec<Out::Row>, HistoryError>
+where
+    M: HistoricalRecords,
+    C: LoadConnection,
+    C::Backend: WriteBackend<M>,
+    N: InsertRows<'r, M, C::Backend>,
+    R: RowContexts<UserIdOf<M>> + ?Sized,
+    Out: Returning<M, C::Backend>,
+{
+    let binds = binds_per_row::<M, C::Backend, N>(rows)?;
+    let statements = insert_batches::<M, C::Backend, N>(rows);
+    let exec = &mut Blocking(conn);
+    bulk_create::<M, C::Backend, Out, _, _, _>(
+        exec,
+        statements,
+        rows.len(),
+        binds,
+        contexts,
+        options,
+    )
+    .await
+}

@@ -13,7 +13,9 @@ use diesel::Insertable;
 use crate::backend::captured;
 pub(crate) use crate::backend::insert_batches;
 use crate::backend::statements::{delete_node, update_node};
-use crate::backend::{rows_per_statement, InsertBatches, InsertRows, WriteBackend};
+use crate::backend::{
+    rows_per_statement, InsertBatches, InsertRows, Returning, WholeRows, WriteBackend,
+};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::exec::{atomic, Executor};
@@ -40,7 +42,7 @@ where
     if captured::triggered::<M>() {
         // The insert alone, read back as the backend does, in its context.
         return captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
-            let mut rows = DB::insert_returning(exec, new.values(), 1).await?;
+            let mut rows = DB::insert_returning::<WholeRows, _, _>(exec, new.values(), 1).await?;
             match rows.len() {
                 1 => Ok(rows.remove(0)),
                 read => Err(HistoryError::ReadBack {
@@ -53,23 +55,25 @@ where
         .await;
     }
     let batches = vec![vec![(new.values(), 1)]];
-    Ok(DB::create(exec, batches, ctx, Utc::now()).await?.remove(0))
+    let mut rows = DB::create::<WholeRows, _, _, _>(exec, batches, ctx, Utc::now()).await?;
+    Ok(rows.remove(0))
 }
 
 /// Inserts many rows in batches and records a `+` for each: `statements`
 /// are the rows' inserts ([`insert_batches`]), `binds_per_row` what one row
 /// binds ([`binds_per_row`]).
-pub(crate) async fn bulk_create<M, DB, E, S, R>(
+pub(crate) async fn bulk_create<M, DB, Out, E, S, R>(
     exec: &mut E,
     statements: S,
     rows: usize,
     binds_per_row: usize,
     contexts: &R,
     options: BulkOptions,
-) -> Result<Vec<M>, HistoryError>
+) -> Result<Vec<Out::Row>, HistoryError>
 where
     M: HistoricalRecords,
     DB: WriteBackend<M>,
+    Out: Returning<M, DB>,
     E: Executor<Backend = DB>,
     S: InsertBatches<Values: QueryFragment<DB>>,
     R: RowContexts<UserIdOf<M>> + ?Sized,
@@ -78,7 +82,7 @@ where
     let now = Utc::now();
     let batch = rows_per_statement(exec, options.batch_size, binds_per_row).await?;
     captured::write::<M, DB, E, _, _>(exec, contexts, async |exec: &mut E| {
-        DB::bulk_create(exec, statements, batch, contexts, now).await
+        DB::bulk_create::<Out, _, _, _>(exec, statements, batch, contexts, now).await
     })
     .await
 }
