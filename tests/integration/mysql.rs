@@ -1070,4 +1070,13 @@ CREATE TABLE accounts (
 CREATE TABLE vaults (id INTEGER PRIMARY KEY AUTO_INCREMENT, secret TEXT NOT NULL);
 "#;
 
+/// A trigger-captured create: the context with `LAST_INSERT_ID()` reset,
+/// the insert, the read-back by `LAST_INSERT_ID()`, the context cleared.
+const TRIGGER_CREATE_SENDS: &[&str] = &[
+    "@history_insert_id = LAST_INSERT_ID(0)",
+    "INSERT INTO `accounts`",
+    "LAST_INSERT_ID()",
+    "@history_user_id = NULL",
+];
+
 crate::triggers::trigger_suite!();

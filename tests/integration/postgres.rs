@@ -400,4 +400,7 @@ CREATE TABLE accounts (
 CREATE TABLE vaults (id SERIAL PRIMARY KEY, secret TEXT NOT NULL);
 "#;
 
+/// A trigger-captured create: one statement that sets its own context.
+const TRIGGER_CREATE_SENDS: &[&str] = &["set_config('history.user_id'"];
+
 crate::triggers::trigger_suite!();

@@ -337,4 +337,11 @@ CREATE TABLE accounts (
 CREATE TABLE vaults (id INTEGER PRIMARY KEY NOT NULL, secret TEXT NOT NULL);
 "#;
 
+/// A trigger-captured create: the context row, the insert, the row removed.
+const TRIGGER_CREATE_SENDS: &[&str] = &[
+    "INSERT OR REPLACE INTO \"history_context\"",
+    "INSERT INTO \"accounts\"",
+    "DELETE FROM \"history_context\"",
+];
+
 crate::triggers::trigger_suite!();

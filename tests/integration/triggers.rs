@@ -243,6 +243,47 @@ macro_rules! trigger_suite {
                 )
             }
 
+            /// A create through the helper sends what the backend needs and no
+            /// more (`TRIGGER_CREATE_SENDS`, each statement by a piece of its
+            /// text, transaction control left out): on MySQL the context's
+            /// `SET` also resets `LAST_INSERT_ID()`, so an earlier insert's
+            /// value is never read back as this one's.
+            #[test]
+            fn a_create_sends_the_statements_its_backend_needs() {
+                let (_turn, open) = setup();
+                let mut conn = open();
+                let ctx = ctx(4, "one");
+                let new = NewAccount {
+                    owner: "dee",
+                    balance: 4,
+                    note: "n",
+                };
+                Account::create_with_history(&mut conn, &new, &ctx).unwrap();
+                let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+                let sink = std::sync::Arc::clone(&seen);
+                conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+                    if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+                        let text = query.to_string();
+                        let control = ["BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "START TRANSACTION"];
+                        if !control.iter().any(|word| text.trim_start().to_uppercase().starts_with(word)) {
+                            sink.lock().unwrap().push(text);
+                        }
+                    }
+                });
+                let created = Account::create_with_history(&mut conn, &new, &ctx).unwrap();
+                let sent = std::mem::take(&mut *seen.lock().unwrap());
+                assert_eq!(sent.len(), TRIGGER_CREATE_SENDS.len(), "{sent:#?}");
+                for (statement, piece) in sent.iter().zip(TRIGGER_CREATE_SENDS) {
+                    assert!(statement.contains(piece), "{piece} not in {statement}");
+                }
+                let last = records(&mut conn).pop().unwrap();
+                assert_eq!(
+                    summary(&last),
+                    (HistoryType::Created, "dee".to_owned(), 4, Some(4), Some("one".to_owned()))
+                );
+                assert_eq!(last.id, created.id);
+            }
+
             #[test]
             fn every_write_path_and_every_client_is_recorded_once_with_its_context() {
                 let (_turn, open) = setup();

@@ -177,6 +177,23 @@ where
     E: Executor,
     E::Backend: ContextBackend,
 {
+    let set = async |exec: &mut E| <E::Backend as ContextBackend>::set_context(exec, values).await;
+    in_context_set(exec, set, own_transaction, body).await
+}
+
+/// As [`in_context`], the context set by `set`: the backend's
+/// [`ContextBackend::set_context`], or a statement of the backend's own
+/// that does one more thing at once.
+pub(crate) async fn in_context_set<E, T>(
+    exec: &mut E,
+    set: impl AsyncFnOnce(&mut E) -> Result<(), HistoryError>,
+    own_transaction: bool,
+    body: impl AsyncFnOnce(&mut E) -> Result<T, HistoryError>,
+) -> Result<T, HistoryError>
+where
+    E: Executor,
+    E::Backend: ContextBackend,
+{
     let scope = <E::Backend as HistoryBackend>::DIALECT.context_scope();
     let outer = if exec.in_transaction() {
         Some(<E::Backend as ContextBackend>::read_context(exec).await?)
@@ -185,7 +202,7 @@ where
     };
     let outcome = if own_transaction || scope != ContextScope::Session {
         atomic(exec, async |exec: &mut E| {
-            <E::Backend as ContextBackend>::set_context(exec, values).await?;
+            set(exec).await?;
             let value = body(exec).await?;
             // Put back, or remove, before the commit: a setting of the
             // transaction outlives a released savepoint, and SQLite's context
@@ -202,7 +219,7 @@ where
         })
         .await
     } else {
-        match <E::Backend as ContextBackend>::set_context(exec, values).await {
+        match set(exec).await {
             Ok(()) => body(exec).await,
             Err(err) => Err(err),
         }
@@ -258,6 +275,18 @@ where
     }
     let meta = super::shared::meta::<M, DB>(contexts.row(0))?;
     in_context(exec, &values_of(meta.as_ref()), false, body).await
+}
+
+/// The one row a single-row insert read back.
+pub(crate) fn one_row<M: HistoricalRecords>(mut rows: Vec<M>) -> Result<M, HistoryError> {
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        read => Err(HistoryError::ReadBack {
+            model: M::HISTORY_TABLE.model,
+            written: 1,
+            read,
+        }),
+    }
 }
 
 /// Whether a trigger-captured write of `M` can be sent as one statement

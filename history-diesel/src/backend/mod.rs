@@ -110,6 +110,25 @@ pub trait WriteBackend<M: HistoricalRecords>:
         shared::insert_returning::<M, Self, Out, E, V>(exec, values).await
     }
 
+    /// Trigger capture: inserts one row in the context of `ctx` (the
+    /// triggers record it) and reads it back as stored.
+    #[doc(hidden)]
+    async fn create_in_context<E, V>(
+        exec: &mut E,
+        values: V,
+        ctx: &HistoryContext<UserIdOf<M>>,
+    ) -> Result<M, HistoryError>
+    where
+        E: Executor<Backend = Self>,
+        V: QueryFragment<Self>,
+    {
+        captured::write::<M, Self, E, _, _>(exec, ctx, async |exec: &mut E| {
+            let rows = Self::insert_returning::<WholeRows, _, _>(exec, values, 1).await?;
+            captured::one_row::<M>(rows)
+        })
+        .await
+    }
+
     /// Updates the rows `filter` selects and records a `~` for each.
     #[doc(hidden)]
     async fn update<E, W, Ch>(

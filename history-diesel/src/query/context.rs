@@ -57,7 +57,7 @@ where
 }
 
 /// The statement that sets every value of the context, each a bind.
-fn push_set_context<'b, DB>(
+pub(crate) fn push_set_context<'b, DB>(
     out: &mut AstPass<'_, 'b, DB>,
     values: &'b ContextValues,
 ) -> QueryResult<()>

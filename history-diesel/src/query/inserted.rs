@@ -10,7 +10,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::HasSqlType;
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::{push_column, push_table};
+use super::{push_column, push_set_context, push_table, ContextValues};
 use crate::HistoryTableSpec;
 
 /// Where the rows of one insert take their keys from.
@@ -126,3 +126,25 @@ impl<S, ST> QueryId for InsertedRows<'_, S, ST> {
 }
 
 impl<S, ST, Conn> RunQueryDsl<Conn> for InsertedRows<'_, S, ST> {}
+
+/// `SET @history_.. = ?, .., @history_insert_id = LAST_INSERT_ID(0)`: a
+/// write's context, and `LAST_INSERT_ID()` reset to 0 in the same
+/// statement, for a single-row insert in trigger capture whose key
+/// `AUTO_INCREMENT` gives ([`InsertedKeys::Generated`]): the reset makes an
+/// insert that generates no value find nothing, and costs no round trip of
+/// its own. (The insert needs no lock mode: one row's value is one value.)
+pub struct SetContextResettingInsertId<'q>(pub(crate) &'q ContextValues);
+
+impl QueryFragment<Mysql> for SetContextResettingInsertId<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        push_set_context(&mut out, self.0)?;
+        out.push_sql(", @history_insert_id = LAST_INSERT_ID(0)");
+        Ok(())
+    }
+}
+
+// One fixed text: prepared once and cached by type.
+impl QueryId for SetContextResettingInsertId<'_> {
+    type QueryId = SetContextResettingInsertId<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}

@@ -38,10 +38,11 @@ use diesel::{QueryResult, RunQueryDsl};
 #[cfg(feature = "postgres")]
 pub(crate) use self::arrays::PgRows;
 pub(crate) use self::context::{
-    ClearContext, ContextRow, ContextValues, ContextWrite, ReadContext, SetContext,
+    push_set_context, ClearContext, ContextRow, ContextValues, ContextWrite, ReadContext,
+    SetContext,
 };
 #[cfg(feature = "mysql")]
-pub(crate) use self::inserted::{InsertedKeys, InsertedRows, RawKey};
+pub(crate) use self::inserted::{InsertedKeys, InsertedRows, RawKey, SetContextResettingInsertId};
 pub(crate) use self::names::{push_column, push_names, push_table, Names};
 pub(crate) use self::order::{Direction, Follows, Position};
 pub(crate) use self::page::{CountRecords, PageFilter, PageStart, RecordPage};

@@ -41,18 +41,7 @@ where
     }
     if captured::triggered::<M>() {
         // The insert alone, read back as the backend does, in its context.
-        return captured::write::<M, DB, E, _, _>(exec, ctx, async |exec: &mut E| {
-            let mut rows = DB::insert_returning::<WholeRows, _, _>(exec, new.values(), 1).await?;
-            match rows.len() {
-                1 => Ok(rows.remove(0)),
-                read => Err(HistoryError::ReadBack {
-                    model: M::HISTORY_TABLE.model,
-                    written: 1,
-                    read,
-                }),
-            }
-        })
-        .await;
+        return DB::create_in_context(exec, new.values(), ctx).await;
     }
     let batches = vec![vec![(new.values(), 1)]];
     let mut rows = DB::create::<WholeRows, _, _, _>(exec, batches, ctx, Utc::now()).await?;
