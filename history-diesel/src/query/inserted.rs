@@ -10,7 +10,8 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::HasSqlType;
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::{push_column, push_set_context, push_table, ContextValues};
+use super::context::push_set_context;
+use super::{push_column, push_table, ContextValues};
 use crate::HistoryTableSpec;
 
 /// Where the rows of one insert take their keys from.

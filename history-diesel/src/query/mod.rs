@@ -38,8 +38,7 @@ use diesel::{QueryResult, RunQueryDsl};
 #[cfg(feature = "postgres")]
 pub(crate) use self::arrays::PgRows;
 pub(crate) use self::context::{
-    push_set_context, ClearContext, ContextRow, ContextValues, ContextWrite, ReadContext,
-    SetContext,
+    ClearContext, ContextRow, ContextValues, ContextWrite, ReadContext, SetContext,
 };
 #[cfg(feature = "mysql")]
 pub(crate) use self::inserted::{InsertedKeys, InsertedRows, RawKey, SetContextResettingInsertId};

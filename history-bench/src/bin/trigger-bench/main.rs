@@ -49,7 +49,7 @@ Reported: the median and the ratio to plain.
 OPTIONS:
     --backend LIST      sqlite, postgres, mysql, comma-separated   [sqlite]
     --ops N             operations per system for W1 and W2       [2000]
-    --batches N         batches per system for W3                 [40]
+    --batches N         batches per system for W3                 [200]
     -h, --help          this text
 
 ENVIRONMENT:
@@ -72,7 +72,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Config>, String> {
     let mut config = Config {
         backends: vec!["sqlite".to_owned()],
         ops: 2000,
-        batches: 40,
+        batches: 200,
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
