@@ -95,6 +95,13 @@ pub enum ContextScope {
 /// runtime maps an error with this text to `HistoryError::UserRequired`.
 pub const USER_REQUIRED_MESSAGE: &str = "history-diesel: a user is required to change ";
 
+/// The version of the trigger statements [`create_triggers`] writes, kept in
+/// a migration snapshot (`TriggerSnapshot::version`): raised whenever their
+/// text changes for the same table and options, so that a migration written
+/// by a later version of this crate rewrites triggers that an earlier one
+/// installed, even when no column or option changed.
+pub const TRIGGER_VERSION: u32 = 1;
+
 /// The one-row table that carries a write's context on SQLite.
 ///
 /// SQLite has no session variables, and a trigger of the main database may

@@ -214,12 +214,21 @@ fn plan_triggers(
         capture::create_triggers(dialect, to),
     );
     let table_changed = plan.statements.len() > first;
-    if old == new && (new.is_empty() || !table_changed) {
+    // Both texts above are this version's: triggers an earlier version
+    // installed are known by the version the snapshot kept.
+    let outdated = matches!(
+        (from.triggers, to.triggers),
+        (Some(was), Some(is)) if was.version != is.version
+    );
+    if old == new && !outdated && (new.is_empty() || !table_changed) {
         return;
     }
     let description = match (old.is_empty(), new.is_empty()) {
         (true, false) => "capture triggers installed: the database writes the records",
         (false, true) => "capture triggers dropped: the write helpers write the records",
+        _ if old == new && !table_changed => {
+            "capture triggers rewritten: an earlier version of history-diesel wrote them"
+        }
         _ => "capture triggers rewritten for the new columns and options",
     };
     plan.changes
@@ -602,6 +611,40 @@ mod tests {
             );
             assert!(!up.iter().any(|s| s.starts_with("ALTER TABLE")), "{up:?}");
         }
+    }
+
+    /// Triggers that an earlier version of the crate wrote (a snapshot whose
+    /// trigger version is older) are rewritten, though nothing else changed;
+    /// a snapshot file without the version reads as the first.
+    #[test]
+    fn triggers_of_an_earlier_version_are_rewritten() {
+        for dialect in Dialect::ALL {
+            let mut folder = Snapshot::from_specs(dialect, &[triggered(&[ID])]);
+            let current = Snapshot::from_specs(dialect, &[triggered(&[ID])]);
+            assert!(plan(&folder, &current).unwrap().statements.is_empty());
+            folder.tables[0].triggers.as_mut().unwrap().version = 0;
+            let planned = plan(&folder, &current).unwrap();
+            let heads = heads(&planned.statements);
+            assert!(heads[0].starts_with("DROP TRIGGER"), "{heads:?}");
+            assert!(
+                heads.iter().any(|h| h.starts_with("CREATE TRIGGER")),
+                "{heads:?}"
+            );
+            assert!(
+                !heads.iter().any(|h| h.starts_with("ALTER TABLE")),
+                "{heads:?}"
+            );
+            assert_eq!(planned.changes.len(), 1);
+            assert_eq!(planned.changes[0].kind, ChangeKind::Triggers);
+            assert!(planned.changes[0].description.contains("earlier version"));
+        }
+        let read: crate::snapshot::TriggerSnapshot =
+            serde_json::from_str(r#"{"require_user": true}"#).unwrap();
+        assert_eq!(read.version, 1);
+        assert_eq!(
+            serde_json::to_string(&read).unwrap(),
+            r#"{"require_user":true}"#
+        );
     }
 
     #[test]

@@ -73,6 +73,22 @@ pub struct TriggerSnapshot {
     /// The update trigger records nothing when no tracked column changed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub skip_unchanged: bool,
+    /// The version of the statements the triggers were written with
+    /// ([`TRIGGER_VERSION`](crate::capture::TRIGGER_VERSION)); left out of
+    /// the file while it is the first.
+    #[serde(
+        default = "first_trigger_version",
+        skip_serializing_if = "is_first_trigger_version"
+    )]
+    pub version: u32,
+}
+
+fn first_trigger_version() -> u32 {
+    1
+}
+
+fn is_first_trigger_version(version: &u32) -> bool {
+    *version == first_trigger_version()
 }
 
 /// One column of a history table.
@@ -466,6 +482,7 @@ impl TableSnapshot {
             triggers: (spec.capture == Capture::Trigger).then_some(TriggerSnapshot {
                 require_user: spec.require_user,
                 skip_unchanged: spec.skip_unchanged,
+                version: crate::capture::TRIGGER_VERSION,
             }),
         }
     }
