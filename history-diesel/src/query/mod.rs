@@ -44,7 +44,9 @@ pub(crate) use self::context::{
 pub(crate) use self::inserted::{InsertedKeys, InsertedRows, RawKey, SetContextResettingInsertId};
 pub(crate) use self::names::{push_column, push_names, push_table, Names};
 pub(crate) use self::order::{Direction, Follows, Position};
-pub(crate) use self::page::{CountRecords, PageFilter, PageStart, RecordPage};
+#[cfg(feature = "browser")]
+pub(crate) use self::page::PageStart;
+pub(crate) use self::page::{CountRecords, PageFilter, RecordPage};
 pub(crate) use self::read::{up_to, Neighbour, OneRecord};
 pub use self::read::{NewestFirst, ObjectIs, StateAt};
 pub(crate) use self::record::{RecordHistory, RecordsOf, SetReason, WithUserSqlType};

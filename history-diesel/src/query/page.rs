@@ -13,7 +13,9 @@ use super::order::push_order;
 use super::{dynamic_query_id, push_column, push_table, Direction};
 use crate::{columns, HistoricalRecords, HistoryBackend, HistoryType, KeySqlType};
 
-/// Where a page starts: below this bound, walking newest first.
+/// Where a page starts: below this bound, walking newest first (the
+/// history browser's pages; without it, no page has a start).
+#[cfg_attr(not(feature = "browser"), allow(dead_code))]
 pub enum PageStart<'q, HId> {
     /// Records strictly older than this record.
     After(UtcTimestamp, &'q HId),
