@@ -7,7 +7,7 @@ use diesel::Insertable;
 use diesel_async::AsyncConnection;
 
 use super::exec::Awaiting;
-use crate::backend::{InsertRows, KeysOnly, WholeRows, WriteBackend};
+use crate::backend::{InsertRows, KeysOnly, Returning, WholeRows, WriteBackend};
 use crate::context::{HistoryContext, RowContexts};
 use crate::error::HistoryError;
 use crate::write::{self as plan, BulkOptions};
@@ -50,18 +50,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         N::Values: Send + Sync + 'r,
         R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
-        let binds = plan::binds_per_row::<Self, C::Backend, N>(rows)?;
-        let statements = erased_batches::<Self, C::Backend, N>(rows);
-        let exec = &mut Awaiting(conn);
-        plan::bulk_create::<Self, _, WholeRows, _, _, _>(
-            exec,
-            statements,
-            rows.len(),
-            binds,
-            contexts,
-            options,
-        )
-        .await
+        bulk_create_rows::<Self, C, N, R, WholeRows>(conn, rows, contexts, options).await
     }
 
     /// Inserts many rows in batches, records a `+` for each and returns
@@ -80,18 +69,7 @@ pub trait WriteWithHistory: HistoricalRecords {
         N::Values: Send + Sync + 'r,
         R: RowContexts<UserIdOf<Self>> + ?Sized,
     {
-        let binds = plan::binds_per_row::<Self, C::Backend, N>(rows)?;
-        let statements = erased_batches::<Self, C::Backend, N>(rows);
-        let exec = &mut Awaiting(conn);
-        plan::bulk_create::<Self, _, KeysOnly, _, _, _>(
-            exec,
-            statements,
-            rows.len(),
-            binds,
-            contexts,
-            options,
-        )
-        .await
+        bulk_create_rows::<Self, C, N, R, KeysOnly>(conn, rows, contexts, options).await
     }
 
     /// Writes many existing rows whole and records a `~` for each; see
@@ -238,6 +216,30 @@ type Erased<'r, DB> = Box<dyn QueryFragment<DB> + Send + Sync + 'r>;
 /// The `InsertBatches` of a bulk create, boxed.
 type ErasedBatches<'r, DB> =
     Box<dyn Fn(usize, usize) -> Vec<Vec<(Erased<'r, DB>, usize)>> + Send + Sync + 'r>;
+
+/// The bulk creates of [`WriteWithHistory`], reading back what `Out` reads
+/// of each row.
+async fn bulk_create_rows<'r, M, C, N, R, Out>(
+    conn: &mut C,
+    rows: &'r [N],
+    contexts: &R,
+    options: BulkOptions,
+) -> Result<Vec<Out::Row>, HistoryError>
+where
+    M: HistoricalRecords,
+    C: AsyncConnection,
+    C::Backend: WriteBackend<M>,
+    N: InsertRows<'r, M, C::Backend> + Sync,
+    N::Values: Send + Sync + 'r,
+    R: RowContexts<UserIdOf<M>> + ?Sized,
+    Out: Returning<M, C::Backend>,
+{
+    let binds = plan::binds_per_row::<M, C::Backend, N>(rows)?;
+    let statements = erased_batches::<M, C::Backend, N>(rows);
+    let exec = &mut Awaiting(conn);
+    plan::bulk_create::<M, _, Out, _, _, _>(exec, statements, rows.len(), binds, contexts, options)
+        .await
+}
 
 /// The statements of a bulk create's rows, boxed with the function that cuts
 /// them, so that the future's state names them by types of their own rather
