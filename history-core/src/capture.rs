@@ -95,7 +95,7 @@ pub enum ContextScope {
 /// runtime maps an error with this text to `HistoryError::UserRequired`.
 pub const USER_REQUIRED_MESSAGE: &str = "history-diesel: a user is required to change ";
 
-/// The version of the trigger statements [`create_triggers`] writes, kept in
+/// The version of the trigger statements `create_triggers` writes, kept in
 /// a migration snapshot (`TriggerSnapshot::version`): raised whenever their
 /// text changes for the same table and options, so that a migration written
 /// by a later version of this crate rewrites triggers that an earlier one
